@@ -1,0 +1,262 @@
+"""Chunks: split a cleaned `Document` along its own outline into citable passages.
+
+Chinese official documents mix outline markers freely (篇一, 一、, （一）, 1、, （1）, ①, 一是,
+第一，, markdown #). Which marker is the outer level is read per document from the order the
+markers first appear in, never from a fixed list. A chunk is a run of body paragraphs under
+one heading path, packed to 150–400 characters and split at sentence ends when longer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from .documents import ARTICLE_HEADING, Document, Paragraph
+
+#: Bumped whenever chunk boundaries or texts can change, so indexes re-chunk by themselves.
+CHUNKING_VERSION = 1
+TARGET_MAX = 400
+HARD_MAX = 600
+MIN_CHARS = 40
+OVERLAP_SENTENCES = 1
+MAX_HEADING = 40
+
+MARKER_TYPES = (
+    ("markdown", re.compile(r"^#{1,6}\s")),  # refined below by the marker inside the heading
+    ("cn", re.compile(r"^[一二三四五六七八九十]+[、.．]")),
+    ("cn_paren", re.compile(r"^[（(][一二三四五六七八九十]+[）)]")),
+    ("num_paren", re.compile(r"^[（(]\d+[）)]")),
+    ("num", re.compile(r"^\d+(?:[、．]|\.(?!\d)|[)）])")),
+    ("circled", re.compile(r"^[①-⑳]")),
+    ("shi", re.compile(r"^[一二三四五六七八九十]+是")),
+    ("di", re.compile(r"^第[一二三四五六七八九十]+[，,、：:]")),
+)
+SENTENCE_SPLIT = re.compile(r"(?<=[。！？；!?;])")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A citable passage: `text` is `document.text[start:end]` up to whitespace and noise."""
+
+    doc: str
+    title: str
+    section: tuple[str, ...]
+    text: str
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded and lexically indexed: the heading path, then the passage."""
+        return " › ".join(self.section) + "\n" + self.text if self.section else self.text
+
+    def to_json(self) -> dict:
+        return {
+            "doc": self.doc, "title": self.title, "section": list(self.section), "text": self.text,
+            "start": self.start, "end": self.end,
+            "line_start": self.line_start, "line_end": self.line_end,
+        }
+
+
+def marker_type(text: str) -> str | None:
+    """The outline marker a line opens with ("cn" for 一、, "num" for 1、, …), if any."""
+    for name, pattern in MARKER_TYPES[1:]:
+        if pattern.match(text):
+            return name
+    return None
+
+
+def _strip_markdown(text: str) -> tuple[str, int]:
+    match = re.match(r"^(#{1,6})\s+", text)
+    return (text[match.end():], len(match.group(1))) if match else (text, 0)
+
+
+def _is_heading_shaped(text: str) -> bool:
+    """Short, at most one sentence, the sentence end (if any) only at the very end."""
+    return len(text) <= MAX_HEADING and not re.search(r"[。！？!?]", text[:-1])
+
+
+def _title_of(document: Document) -> str:
+    first = document.paragraphs[0].text
+    text, _ = _strip_markdown(first)
+    if ARTICLE_HEADING.search(text):
+        return ARTICLE_HEADING.sub("", text).strip() or text
+    if _is_heading_shaped(text) and not re.search(r"[。，,；;]", text):
+        return text
+    return document.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Block:
+    paragraph: Paragraph
+    kind: str  # "article", "heading" or "body"
+    level_type: str = ""
+
+
+def _classify(document: Document, title: str) -> list[_Block]:
+    paragraphs = document.paragraphs
+    texts = [_strip_markdown(p.text) for p in paragraphs]
+    counts = Counter(t for t, _ in texts)
+    bare_title = re.sub(r"[(（][^()（）]*篇[)）]\s*$", "", title)
+
+    def article_like(text: str, hashes: int) -> bool:
+        if len(text) > MAX_HEADING:
+            return False
+        if ARTICLE_HEADING.search(text):
+            return True
+        repeated_title = counts[text] >= 2 and not re.search(r"[，,。；;]", text) and not marker_type(text)
+        return repeated_title or text == bare_title or (hashes and text == title)
+
+    candidates: list[str | None] = []
+    for (text, hashes), paragraph in zip(texts, paragraphs):
+        kind = marker_type(text)
+        if kind is None and hashes:
+            kind = f"md{hashes}"
+        if kind and not _is_heading_shaped(text):
+            kind = None
+        candidates.append(kind)
+
+    blocks = []
+    for i, paragraph in enumerate(paragraphs):
+        text, hashes = texts[i]
+        kind = candidates[i]
+        if i == 0 and not kind and _title_of(document) == text:
+            blocks.append(_Block(paragraph, "article"))
+        elif article_like(text, hashes):
+            blocks.append(_Block(paragraph, "article"))
+        elif kind and not kind.startswith("md") and (
+            (i + 1 < len(paragraphs) and candidates[i + 1] == kind)
+            or (i > 0 and blocks[-1].kind == "body" and candidates[i - 1] == kind)
+        ):
+            # A run of short items of one kind (1、无火灾… 2、无环境污染…) is a list, not headings.
+            blocks.append(_Block(paragraph, "body"))
+        elif kind:
+            blocks.append(_Block(paragraph, "heading", kind))
+        else:
+            blocks.append(_Block(paragraph, "body"))
+    return blocks
+
+
+def _sections(blocks: list[_Block]) -> list[tuple[tuple[str, ...], list[Paragraph]]]:
+    """Runs of body paragraphs with the heading path they sit under."""
+    article: list[str] = []
+    stack: list[tuple[str, str]] = []  # (marker type, heading text), outermost first
+    runs: list[tuple[tuple[str, ...], list[Paragraph]]] = []
+    for block in blocks:
+        text = _strip_markdown(block.paragraph.text)[0]
+        if block.kind == "article":
+            article, stack = [text], []
+            continue
+        if block.kind == "heading":
+            types = [t for t, _ in stack]
+            if block.level_type in types:
+                stack = stack[: types.index(block.level_type)]
+            stack.append((block.level_type, text))
+            continue
+        path = tuple(article + [h for _, h in stack])
+        if runs and runs[-1][0] == path:
+            runs[-1][1].append(block.paragraph)
+        else:
+            runs.append((path, [block.paragraph]))
+    return runs
+
+
+@dataclass
+class _Piece:
+    section: tuple[str, ...]
+    parts: list[tuple[str, int, int]]  # (text, start, end) source spans, one per paragraph part
+
+    @property
+    def length(self) -> int:
+        return sum(len(t) for t, _, _ in self.parts)
+
+
+def _sentence_spans(paragraph: Paragraph) -> list[tuple[str, int, int]]:
+    spans, position = [], 0
+    for sentence in SENTENCE_SPLIT.split(paragraph.text):
+        if not sentence:
+            continue
+        end = position + len(sentence)
+        spans.append((sentence, int(paragraph.offsets[position]), int(paragraph.offsets[end - 1]) + 1))
+        position = end
+    return spans
+
+
+def _split_long(paragraph: Paragraph) -> list[list[tuple[str, int, int]]]:
+    """Windows of whole sentences up to TARGET_MAX, overlapping by one sentence."""
+    sentences = []
+    for text, start, end in _sentence_spans(paragraph):
+        while len(text) > HARD_MAX:  # a "sentence" with no end mark at all: cut it hard
+            sentences.append((text[:TARGET_MAX], start, start + TARGET_MAX))
+            text, start = text[TARGET_MAX:], start + TARGET_MAX
+        sentences.append((text, start, end))
+    windows, current = [], []
+    for sentence in sentences:
+        if current and sum(len(t) for t, _, _ in current) + len(sentence[0]) > TARGET_MAX:
+            windows.append(current)
+            current = current[-OVERLAP_SENTENCES:] if len(current) > OVERLAP_SENTENCES else []
+            if sum(len(t) for t, _, _ in current) + len(sentence[0]) > HARD_MAX:
+                current = []
+        current.append(sentence)
+    if current:
+        windows.append(current)
+    return [[(_joined(w), w[0][1], w[-1][2])] for w in windows]
+
+
+def _joined(sentences: list[tuple[str, int, int]]) -> str:
+    return "".join(t for t, _, _ in sentences)
+
+
+def _pack(section: tuple[str, ...], paragraphs: list[Paragraph]) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    current = _Piece(section, [])
+    for paragraph in paragraphs:
+        if len(paragraph.text) > HARD_MAX:
+            if current.parts:
+                pieces.append(current)
+            pieces.extend(_Piece(section, window) for window in _split_long(paragraph))
+            current = _Piece(section, [])
+            continue
+        if current.parts and current.length + len(paragraph.text) > TARGET_MAX:
+            pieces.append(current)
+            current = _Piece(section, [])
+        current.parts.append((paragraph.text, paragraph.start, paragraph.end))
+    if current.parts:
+        pieces.append(current)
+    return pieces
+
+
+def _merge_small(pieces: list[_Piece]) -> list[_Piece]:
+    """Fold pieces under MIN_CHARS into a neighbour of the same article, so none is a stub."""
+    merged: list[_Piece] = []
+    for piece in pieces:
+        previous = merged[-1] if merged else None
+        same_article = previous and previous.section[:1] == piece.section[:1]
+        if same_article and (piece.length < MIN_CHARS or previous.length < MIN_CHARS) \
+                and previous.length + piece.length <= HARD_MAX:
+            if piece.length > previous.length:
+                previous.section = piece.section
+            previous.parts.extend(piece.parts)
+        else:
+            merged.append(piece)
+    return merged
+
+
+def chunk_document(document: Document) -> list[Chunk]:
+    """The chunks of one document, in reading order."""
+    title = _title_of(document)
+    pieces = []
+    for section, paragraphs in _sections(_classify(document, title)):
+        pieces.extend(_pack(section, paragraphs))
+    chunks = []
+    for piece in _merge_small(pieces):
+        start, end = piece.parts[0][1], piece.parts[-1][2]
+        chunks.append(Chunk(
+            doc=document.path, title=title, section=piece.section,
+            text=document.clean_slice(start, end), start=start, end=end,
+            line_start=document.line_of(start), line_end=document.line_of(end - 1),
+        ))
+    return chunks

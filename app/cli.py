@@ -1,0 +1,193 @@
+"""Command line: `python -m app [serve|search|chunks|eval]` and `build_index.py`.
+
+User mistakes (an empty question, a missing index, a bad file) print a message and exit
+with a non-zero code; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .config import Settings
+
+EXIT_USAGE = 2
+EXIT_PROBLEM = 1
+
+
+def _settings(args) -> Settings:
+    overrides = {}
+    if getattr(args, "index", None):
+        overrides["index"] = Path(args.index)
+    if getattr(args, "seeds", None):
+        overrides["seeds"] = Path(args.seeds)
+    return Settings(**overrides)
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+# ---------------------------------------------------------------- build_index.py
+
+
+class _TerminalProgress:
+    """A one-line progress bar with rate and ETA; silent when stderr is not a terminal."""
+
+    def __init__(self):
+        self.enabled = sys.stderr.isatty()
+        self.started: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        began = self.started.setdefault(stage, time.perf_counter())
+        elapsed = max(time.perf_counter() - began, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate > 0 else 0.0
+        filled = int(30 * done / total)
+        sys.stderr.write(
+            f"\r{stage:<10} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} "
+            f"{rate:6.1f}/s ETA {eta:5.0f}s"
+        )
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def build_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build_index.py", description="构建或更新检索索引")
+    parser.add_argument("--seeds", help="文档目录（默认 seeds/）")
+    parser.add_argument("--index", help="索引目录（默认 index/）")
+    parser.add_argument("--json", action="store_true", help="最后一行输出 JSON 摘要")
+    parser.add_argument("--full", action="store_true", help="忽略已有索引，完整重建")
+    parser.add_argument("--check", action="store_true", help="只检查索引是否过期；过期时退出码为 1")
+    args = parser.parse_args(argv)
+    settings = _settings(args)
+
+    from .index import IndexProblem, build, is_stale
+    from .model import ensure_model
+
+    try:
+        ensure_model(settings.model)
+        if args.check:
+            stale, reason = is_stale(settings.seeds, settings.index, settings.model)
+            if args.json:
+                print(json.dumps({"stale": stale, "reason": reason}, ensure_ascii=False))
+            else:
+                print(("索引已过期：" if stale else "") + reason)
+            return 1 if stale else 0
+        report = build(settings.seeds, settings.index, settings.model, full=args.full,
+                       progress=_TerminalProgress())
+    except IndexProblem as problem:
+        return _fail(str(problem), EXIT_PROBLEM)
+    for skipped in report.skipped:
+        print(f"跳过 {skipped['file']}：{skipped['reason']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        state = "索引无变化" if report.unchanged else f"已生成 {report.generation}"
+        print(f"{state}：{report.documents} 个文档，{report.chunks} 个段落，"
+              f"新嵌入 {report.embedded_chunks}，复用 {report.reused_chunks}，"
+              f"用时 {report.seconds:.1f} 秒")
+    return 0
+
+
+# ---------------------------------------------------------------- python -m app
+
+
+def _print_hits(result) -> None:
+    if not result.hits:
+        print("没有找到可靠的段落。请换一种说法再试。")
+    for number, hit in enumerate(result.hits, 1):
+        path = " › ".join((hit.title,) + hit.section)
+        print(f"[{number}] {path}  ({hit.doc} 第{hit.line_start}–{hit.line_end}行, score {hit.score:.3f})")
+        print("    " + hit.text.replace("\n", "\n    "))
+        print()
+
+
+def _search(args, settings: Settings) -> int:
+    from .search import EmptyQuestion, Searcher
+
+    searcher = Searcher(settings)
+    if args.queries:
+        try:
+            lines = Path(args.queries).read_text("utf-8").splitlines()
+            queries = [json.loads(line) for line in lines if line.strip()]
+        except (OSError, ValueError) as error:
+            return _fail(f"无法读取问题文件 {args.queries}：{error}", EXIT_USAGE)
+        for query in queries:
+            try:
+                hits = [h.to_json() for h in searcher.search(query["query"], args.k).hits]
+            except EmptyQuestion:
+                hits = []
+            print(json.dumps({"id": query.get("id"), "query": query["query"], "hits": hits},
+                             ensure_ascii=False), flush=True)
+        return 0
+    if args.question is None:
+        return _fail("请给出问题，或用 --queries FILE 指定问题文件。", EXIT_USAGE)
+    try:
+        result = searcher.search(args.question, args.k)
+    except EmptyQuestion as error:
+        return _fail(str(error), EXIT_USAGE)
+    if args.json:
+        print(json.dumps([h.to_json() for h in result.hits], ensure_ascii=False))
+    else:
+        _print_hits(result)
+    return 0
+
+
+def _chunks(args, settings: Settings) -> int:
+    from .index import load_generation
+
+    generation = load_generation(settings.index)
+    for chunk in generation.chunks:
+        print(json.dumps(chunk.to_json(), ensure_ascii=False))
+    return 0
+
+
+def _serve(args, settings: Settings) -> int:
+    from .ui import serve
+
+    return serve(settings, host=args.host, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="医院工作总结问答")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="启动网页应用（默认命令）")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--index")
+    serve.add_argument("--seeds")
+
+    search = commands.add_parser("search", help="检索段落")
+    search.add_argument("question", nargs="?")
+    search.add_argument("-k", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--queries", help="JSONL 问题文件，每行 {\"id\", \"query\"}")
+    search.add_argument("--index")
+
+    chunks = commands.add_parser("chunks", help="列出索引中的全部段落")
+    chunks.add_argument("--json", action="store_true")
+    chunks.add_argument("--index")
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "serve")
+    args = parser.parse_args(argv)
+    settings = _settings(args)
+    from .index import IndexProblem
+
+    handlers = {"serve": _serve, "search": _search, "chunks": _chunks}
+    try:
+        return handlers[args.command or "serve"](args, settings)
+    except IndexProblem as problem:
+        return _fail(str(problem), EXIT_PROBLEM)
+    except KeyboardInterrupt:
+        return 130

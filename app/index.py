@@ -1,0 +1,458 @@
+"""The index: chunks, their embeddings in FAISS and their BM25 terms, built in generations.
+
+Layout of an index folder:
+
+    index/CURRENT                 name of the generation being served (a pointer file)
+    index/gen-<time>-<id>/        one complete, immutable generation
+        manifest.json             documents, model identity, chunking version, file checksums
+        chunks.jsonl              one chunk a line (hit-shaped, plus its text key)
+        vectors.npy, dense.faiss  embeddings and the FAISS index over them
+        lexical_*.json/npz        the BM25 index
+    index/cache/<model>/          embeddings by text hash, shared by every generation
+    index/.lock                   held by the build that is running
+
+A build writes a whole new generation beside the served one and switches by renaming a new
+CURRENT over the old one, after everything is flushed; a build killed at any moment leaves
+the previous generation serving. Only chunks whose text is new are embedded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import lexical
+from .chunks import CHUNKING_VERSION, Chunk, chunk_document
+from .documents import SkippedFile, discover, load
+from .model import Embedder, model_identity
+
+MANIFEST_VERSION = 1
+KEEP_GENERATIONS = 2
+EMBED_BATCH = 32
+
+Progress = Callable[[str, int, int], None]
+
+
+class IndexProblem(Exception):
+    """A problem with the index a user can act on; the message says what to do."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+class IndexLocked(IndexProblem):
+    pass
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- embedding cache
+
+
+class EmbeddingCache:
+    """Embeddings by text key for one model, as append-only shards written atomically."""
+
+    def __init__(self, folder: Path, dimension: int):
+        self.folder = folder
+        self.dimension = dimension
+        self._vectors: dict[str, np.ndarray] = {}
+        for shard in sorted(folder.glob("shard-*.npz")) if folder.exists() else []:
+            try:
+                with np.load(shard) as data:
+                    self._vectors.update(zip(data["keys"].tolist(), data["vectors"]))
+            except (OSError, ValueError, KeyError):
+                shard.unlink(missing_ok=True)  # a shard is only a cache: drop what is unreadable
+
+    def get(self, key: str) -> np.ndarray | None:
+        return self._vectors.get(key)
+
+    def add(self, keys: list[str], vectors: np.ndarray) -> None:
+        if not keys:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"shard-{time.time_ns()}-{uuid.uuid4().hex[:6]}.npz"
+        temporary = self.folder / (name + ".tmp")
+        with open(temporary, "wb") as handle:
+            np.savez(handle, keys=np.asarray(keys), vectors=vectors.astype(np.float32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.folder / name)
+        self._vectors.update(zip(keys, vectors))
+
+
+# ---------------------------------------------------------------- generations
+
+
+@dataclass
+class Generation:
+    """One loaded, complete index generation."""
+
+    name: str
+    folder: Path
+    manifest: dict
+    chunks: list[Chunk]
+    keys: list[str]
+    dense: "faiss.Index"
+    lexical: lexical.LexicalIndex
+    duplicate_of: list[int] = field(default_factory=list)  # chunk row -> row of its group's first
+
+    @property
+    def model_fingerprint(self) -> str:
+        return self.manifest["model"]["fingerprint"]
+
+
+def current_name(index_dir: Path) -> str | None:
+    pointer = index_dir / "CURRENT"
+    try:
+        name = pointer.read_text("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def load_generation(index_dir: Path) -> Generation:
+    """The generation CURRENT points at, verified against its manifest's checksums."""
+    import faiss
+
+    name = current_name(index_dir)
+    if name is None:
+        raise IndexMissing(f"索引不存在：{index_dir}。请先运行 python build_index.py 构建索引。")
+    folder = index_dir / name
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        for file_name, expected in manifest["files"].items():
+            if _sha256_file(folder / file_name) != expected:
+                raise IndexCorrupt(f"索引文件已损坏：{folder / file_name}（校验和不符）。请运行 python build_index.py --full 重建索引。")
+        rows = [json.loads(line) for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
+        dense = faiss.read_index(str(folder / "dense.faiss"))
+        lexical_index = lexical.LexicalIndex.load(folder)
+    except IndexCorrupt:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise IndexCorrupt(f"索引无法读取：{folder}（{error}）。请运行 python build_index.py --full 重建索引。") from error
+    chunks = [_chunk_from_row(row) for row in rows]
+    if dense.ntotal != len(chunks) or lexical_index.weights.shape[0] != len(chunks):
+        raise IndexCorrupt(f"索引各部分的条目数不一致：{folder}。请运行 python build_index.py --full 重建索引。")
+    return Generation(
+        name=name, folder=folder, manifest=manifest, chunks=chunks,
+        keys=[row["key"] for row in rows], dense=dense, lexical=lexical_index,
+        duplicate_of=[row.get("duplicate_of", i) for i, row in enumerate(rows)],
+    )
+
+
+def _chunk_from_row(row: dict) -> Chunk:
+    return Chunk(
+        doc=row["doc"], title=row["title"], section=tuple(row["section"]), text=row["text"],
+        start=row["start"], end=row["end"], line_start=row["line_start"], line_end=row["line_end"],
+    )
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `to_json()` is the `build_index.py --json` contract."""
+
+    documents: int = 0
+    chunks: int = 0
+    embedded_chunks: int = 0
+    reused_chunks: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    generation: str | None = None
+    unchanged: bool = False
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__, seconds=round(self.seconds, 3))
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Held for the whole build; a second build refuses at once with a clear message."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise IndexLocked("另一个索引构建正在进行，请等它完成后再试。") from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _previous_manifest(index_dir: Path) -> tuple[dict | None, Path | None]:
+    name = current_name(index_dir)
+    if name is None:
+        return None, None
+    try:
+        return json.loads((index_dir / name / "manifest.json").read_text("utf-8")), index_dir / name
+    except (OSError, ValueError):
+        return None, None
+
+
+def _previous_chunks(folder: Path) -> dict[str, list[dict]]:
+    by_doc: dict[str, list[dict]] = {}
+    try:
+        lines = (folder / "chunks.jsonl").read_text("utf-8").splitlines()
+    except OSError:
+        return by_doc
+    for line in lines:
+        row = json.loads(line)
+        by_doc.setdefault(row["doc"], []).append(row)
+    return by_doc
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """The seeds folder now: documents by path with their content hash, and what is unusable."""
+
+    files: dict[str, tuple[Path, str, int]]  # path -> (absolute path, sha256, size)
+    skipped: list[dict]
+
+
+def _scan(seeds: Path) -> _Scan:
+    files, skipped = {}, []
+    if not seeds.is_dir():
+        raise IndexProblem(f"文档目录不存在：{seeds}")
+    for path in discover(seeds):
+        name = path.relative_to(seeds).as_posix()
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            skipped.append({"file": name, "reason": f"无法读取文件（{error.strerror}）"})
+            continue
+        files[name] = (path, hashlib.sha256(raw).hexdigest(), len(raw))
+    return _Scan(files, skipped)
+
+
+def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
+    """Whether the served index differs from seeds/, the model or the chunking; and why."""
+    manifest, _ = _previous_manifest(index_dir)
+    if manifest is None:
+        return True, "索引不存在"
+    if manifest["model"]["fingerprint"] != model_identity(model_dir)["fingerprint"]:
+        return True, "模型已更换"
+    if manifest["chunking_version"] != CHUNKING_VERSION:
+        return True, "分段规则已更新"
+    scan = _scan(seeds)
+    known = {d["path"]: d["sha256"] for d in manifest["documents"]}
+    known.update({s["file"]: "skipped" for s in manifest.get("skipped", [])})
+    current = {name: sha for name, (_, sha, _) in scan.files.items()}
+    for name, sha in current.items():
+        if name not in known:
+            return True, f"新增文档：{name}"
+        if known[name] not in (sha, "skipped"):
+            return True, f"文档已修改：{name}"
+    for name in known:
+        if name not in current:
+            return True, f"文档已删除：{name}"
+    return False, "索引是最新的"
+
+
+def build(
+    seeds: Path, index_dir: Path, model_dir: Path, *, full: bool = False,
+    progress: Progress | None = None, embedder: Embedder | None = None,
+) -> BuildReport:
+    """Bring the index in `index_dir` up to date with `seeds`; returns what was done."""
+    began = time.perf_counter()
+    progress = progress or (lambda stage, done, total: None)
+    with build_lock(index_dir):
+        report = _build_locked(seeds, index_dir, model_dir, full, progress, embedder)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> BuildReport:
+    identity = model_identity(model_dir)
+    manifest, previous_folder = (None, None) if full else _previous_manifest(index_dir)
+    compatible = (
+        manifest is not None
+        and manifest["model"]["fingerprint"] == identity["fingerprint"]
+        and manifest["chunking_version"] == CHUNKING_VERSION
+    )
+    previous_docs = {d["path"]: d for d in manifest["documents"]} if manifest else {}
+    previous_rows = _previous_chunks(previous_folder) if compatible else {}
+
+    scan = _scan(seeds)
+    report = BuildReport(skipped=list(scan.skipped))
+    documents, chunk_rows = [], []
+    for number, (name, (path, sha, size)) in enumerate(sorted(scan.files.items()), 1):
+        progress("documents", number, len(scan.files))
+        before = previous_docs.get(name)
+        if before is None:
+            report.added.append(name)
+        elif before["sha256"] != sha:
+            report.changed.append(name)
+        if compatible and before and before["sha256"] == sha and name in previous_rows:
+            rows = previous_rows[name]
+            encoding = before["encoding"]
+        else:
+            try:
+                document = load(path, seeds)
+            except SkippedFile as skipped:
+                report.skipped.append({"file": skipped.path, "reason": skipped.reason})
+                if name in report.added:
+                    report.added.remove(name)
+                continue
+            rows = [dict(c.to_json(), key=text_key(c.indexed_text)) for c in chunk_document(document)]
+            encoding = document.encoding
+        documents.append({"path": name, "sha256": sha, "size": size, "encoding": encoding,
+                          "chunks": len(rows)})
+        chunk_rows.extend(rows)
+    report.removed = sorted(set(previous_docs) - {d["path"] for d in documents})
+    report.documents, report.chunks = len(documents), len(chunk_rows)
+
+    if compatible and not (report.added or report.changed or report.removed) \
+            and _same_skips(manifest, report.skipped):
+        report.reused_chunks = report.chunks
+        report.unchanged = True
+        report.generation = current_name(index_dir)
+        return report
+
+    vectors = _embed(chunk_rows, model_dir, identity, index_dir, report, progress, embedder)
+    _mark_duplicates(chunk_rows)
+    report.generation = _write_generation(
+        index_dir, chunk_rows, vectors, identity, documents, report.skipped, progress
+    )
+    return report
+
+
+def _same_skips(manifest: dict, skipped: list[dict]) -> bool:
+    return sorted(s["file"] for s in manifest.get("skipped", [])) == sorted(s["file"] for s in skipped)
+
+
+def _embed(rows, model_dir, identity, index_dir, report, progress, embedder) -> np.ndarray:
+    cache = EmbeddingCache(index_dir / "cache" / identity["fingerprint"], identity["dimension"])
+    vectors = np.zeros((len(rows), identity["dimension"]), np.float32)
+    missing: dict[str, list[int]] = {}
+    for row_number, row in enumerate(rows):
+        cached = cache.get(row["key"])
+        if cached is None:
+            missing.setdefault(row["key"], []).append(row_number)
+        else:
+            vectors[row_number] = cached
+    report.reused_chunks = len(rows) - sum(len(r) for r in missing.values())
+    if not missing:
+        return vectors
+    embedder = embedder or Embedder(model_dir)
+    keys = list(missing)
+    texts = {key: _chunk_from_row(rows[numbers[0]]).indexed_text for key, numbers in missing.items()}
+    done = 0
+    progress("embedding", 0, len(keys))
+    for start in range(0, len(keys), EMBED_BATCH * 4):
+        batch = keys[start : start + EMBED_BATCH * 4]
+        embedded = embedder.encode_passages([texts[k] for k in batch], batch_size=EMBED_BATCH)
+        cache.add(batch, embedded)  # saved as it goes: a killed build loses at most one batch
+        for key, vector in zip(batch, embedded):
+            vectors[missing[key]] = vector
+        done += len(batch)
+        progress("embedding", done, len(keys))
+    report.embedded_chunks = sum(len(missing[k]) for k in keys)
+    return vectors
+
+
+def _mark_duplicates(rows: list[dict]) -> None:
+    """Chunks whose normalised text is identical share the row number of the first of them."""
+    first_of: dict[str, int] = {}
+    for number, row in enumerate(rows):
+        normalised = "".join(ch for ch in row["text"] if ch.isalnum())
+        row["duplicate_of"] = first_of.setdefault(normalised, number)
+
+
+def _write_generation(index_dir, rows, vectors, identity, documents, skipped, progress) -> str:
+    import faiss
+
+    progress("writing", 0, 1)
+    name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    work = index_dir / (name + ".tmp")
+    work.mkdir(parents=True)
+    (work / "chunks.jsonl").write_text(
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), "utf-8"
+    )
+    np.save(work / "vectors.npy", vectors)
+    dense = faiss.IndexFlatIP(identity["dimension"])
+    dense.add(vectors)
+    faiss.write_index(dense, str(work / "dense.faiss"))
+    terms = [lexical.terms(_chunk_from_row(row).indexed_text) for row in rows]
+    lexical.LexicalIndex.build(terms).save(work)
+    files = {p.name: _sha256_file(p) for p in sorted(work.iterdir())}
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": {k: identity[k] for k in ("name", "dimension", "fingerprint")},
+        "chunking_version": CHUNKING_VERSION,
+        "dense_index": "IndexFlatIP",
+        "documents": documents,
+        "skipped": skipped,
+        "chunks": len(rows),
+        "files": files,
+    }
+    _write_durably(work / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+    for path in work.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(work)
+    os.replace(work, index_dir / name)
+    _fsync_dir(index_dir)
+    pointer = index_dir / "CURRENT.tmp"
+    _write_durably(pointer, name.encode())
+    os.replace(pointer, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+    _prune(index_dir, keep=name)
+    progress("writing", 1, 1)
+    return name
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    """Drop unfinished work and all but the newest KEEP_GENERATIONS generations."""
+    for leftover in index_dir.glob("gen-*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    others = sorted(p for p in index_dir.glob("gen-*") if p.is_dir() and p.name != keep)
+    for old in others[: max(0, len(others) - (KEEP_GENERATIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)

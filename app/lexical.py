@@ -1,0 +1,119 @@
+"""Lexical retrieval: jieba terms plus character bigrams, scored with BM25.
+
+jieba's search mode finds words and their sub-words (院务公开 → 院务, 公开, 院务公开); a user
+dictionary of hospital administration terms (kept as data in `app/data/`) keeps domain terms
+whole; character bigrams let terms jieba does not know still match. Bigrams live in their own
+namespace (prefixed "§") so they never inflate the statistics of real words.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+DATA = Path(__file__).with_name("data")
+K1 = 1.2
+B = 0.75
+BIGRAM_WEIGHT = 0.5  # a bigram match is weaker evidence than a whole-word match
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+
+def _load_words(name: str) -> frozenset[str]:
+    return frozenset(line.strip().lower() for line in (DATA / name).read_text("utf-8").splitlines() if line.strip())
+
+
+STOP_WORDS = _load_words("stopwords_zh.txt") | _load_words("stopwords_en.txt")
+
+
+def _segmenter():
+    """jieba, initialised once per process with the hospital terms dictionary."""
+    global _jieba
+    with _jieba_lock:
+        if _jieba is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            tokenizer.load_userdict(str(DATA / "hospital_terms.txt"))
+            _jieba = tokenizer
+    return _jieba
+
+
+def words(text: str) -> list[str]:
+    """jieba search-mode words of `text`, lower-cased, without stop words and punctuation."""
+    return [
+        w for w in (token.strip().lower() for token in _segmenter().lcut_for_search(text))
+        if w and WORD.search(w) and w not in STOP_WORDS
+    ]
+
+
+def terms(text: str) -> list[str]:
+    """Every lexical term of `text`: words, then "§"-prefixed CJK character bigrams."""
+    bigrams = [
+        "§" + run[i : i + 2] for run in CJK_RUN.findall(text) for i in range(len(run) - 1)
+    ]
+    return words(text) + bigrams
+
+
+class LexicalIndex:
+    """BM25 over a fixed set of chunks; rows of `weights` are chunks, columns terms."""
+
+    def __init__(self, vocabulary: dict[str, int], weights: sparse.csr_matrix):
+        self.vocabulary = vocabulary
+        self.weights = weights.tocsc()  # column slices are what a query needs
+
+    @classmethod
+    def build(cls, term_lists: list[list[str]]) -> "LexicalIndex":
+        vocabulary: dict[str, int] = {}
+        rows, cols, counts = [], [], []
+        for row, chunk_terms in enumerate(term_lists):
+            for term, count in Counter(chunk_terms).items():
+                rows.append(row)
+                cols.append(vocabulary.setdefault(term, len(vocabulary)))
+                counts.append(count)
+        n_docs = max(len(term_lists), 1)
+        tf = sparse.csr_matrix(
+            (np.asarray(counts, np.float32), (rows, cols)), shape=(len(term_lists), len(vocabulary))
+        )
+        lengths = np.asarray([len(t) for t in term_lists], np.float32)
+        average = float(lengths.mean()) if len(lengths) else 1.0
+        df = np.bincount(np.asarray(cols, np.int64), minlength=len(vocabulary))
+        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        boost = np.asarray([BIGRAM_WEIGHT if t.startswith("§") else 1.0 for t in vocabulary], np.float32)
+        tf = tf.tocoo()
+        norm = K1 * (1 - B + B * lengths[tf.row] / max(average, 1e-9))
+        data = idf[tf.col] * boost[tf.col] * tf.data * (K1 + 1) / (tf.data + norm)
+        weights = sparse.csr_matrix((data.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
+        return cls(vocabulary, weights)
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query terms (0 where nothing matches)."""
+        ids = sorted({self.vocabulary[t] for t in query_terms if t in self.vocabulary})
+        if not ids:
+            return np.zeros(self.weights.shape[0], np.float32)
+        return np.asarray(self.weights[:, ids].sum(axis=1)).ravel()
+
+    def save(self, folder: Path) -> list[Path]:
+        vocabulary_path = folder / "lexical_vocabulary.json"
+        weights_path = folder / "lexical_weights.npz"
+        vocabulary_path.write_text(json.dumps(self.vocabulary, ensure_ascii=False), "utf-8")
+        sparse.save_npz(weights_path, self.weights.tocsr(), compressed=False)
+        return [vocabulary_path, weights_path]
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        vocabulary = json.loads((folder / "lexical_vocabulary.json").read_text("utf-8"))
+        return cls(vocabulary, sparse.load_npz(folder / "lexical_weights.npz"))
