@@ -1,0 +1,75 @@
+"""Chunking along each document's own outline, on the real seeds."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.chunks import HARD_MAX, chunk_document
+from app.documents import discover, load
+
+from .conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def seed_chunks():
+    return {path.name: (load(path, SEEDS), chunk_document(load(path, SEEDS))) for path in discover(SEEDS)}
+
+
+def all_chunks(seed_chunks):
+    return [c for _, chunks in seed_chunks.values() for c in chunks]
+
+
+def test_yuanwu_gongkai_chunk_sits_under_its_heading(seed_chunks):
+    [chunk] = [c for c in all_chunks(seed_chunks) if "我们坚持院务公开制度" in c.text]
+    assert chunk.section[-1] == "五、实行院务公开制度,建立健全医院的管理。"
+    assert chunk.section[0] == "医院工会工作总结"
+    assert chunk.doc == "001_824a9c74254aab94.txt" and chunk.line_start == 183
+
+
+def test_article_headings_open_the_section_path(seed_chunks):
+    sections = {c.section[0] for c in seed_chunks["000_7a85babb3cd5d70b.txt"][1] if c.section}
+    assert {f"医务人员教育整顿心得体会篇{n}" for n in "一二三四五"} <= sections
+    sections = {c.section[0] for c in seed_chunks["002_7ff70c88164fe4bb.txt"][1] if c.section}
+    assert "有关医院的年度工作总结(精选篇3)" in sections
+
+
+def test_nested_levels_are_inferred_from_marker_order(seed_chunks):
+    chunk = next(c for c in all_chunks(seed_chunks) if "成立以院长为组长,各科室主任为成员的活动领导小组" in c.text)
+    assert chunk.section == ("医院工会工作总结", "二、加强医疗质量管理,服务水平稳步提升",
+                             "一是深入开展“两好一满意”活动,提高卫生行业形象。")
+
+
+def test_short_item_list_stays_with_its_heading(seed_chunks):
+    chunk = next(c for c in all_chunks(seed_chunks) if "1、无火灾、爆炸事故" in c.text)
+    for item in ("2、无环境污染事故", "3、无大型设备运行安全事故", "4、无安全责任事故。"):
+        assert item in chunk.text
+
+
+def test_chunk_text_is_the_source_slice_up_to_whitespace_and_noise(seed_chunks):
+    for document, chunks in seed_chunks.values():
+        for chunk in chunks:
+            source = document.text[chunk.start:chunk.end]
+            text = re.sub(r"\s", "", chunk.text)
+            assert text[0] == re.sub(r"\s", "", source)[0] and text[-1] == re.sub(r"\s", "", source)[-1]
+            position = 0
+            for char in text:  # every chunk character appears, in order, in the source slice
+                position = source.index(char, position) + 1
+            assert document.line_of(chunk.start) == chunk.line_start
+            assert document.line_of(chunk.end - 1) == chunk.line_end
+
+
+def test_no_boilerplate_no_stubs_no_giants(seed_chunks):
+    chunks = all_chunks(seed_chunks)
+    assert 150 <= len(chunks) <= 260
+    for chunk in chunks:
+        assert not re.search(r"Copyright|欢迎来到|ICP备", chunk.text)
+        assert 15 <= len(chunk.text) <= HARD_MAX + 20
+    assert any("审批规定" in c.text for c in chunks)
+
+
+def test_heading_path_is_embedded_but_not_quoted(seed_chunks):
+    chunk = next(c for c in all_chunks(seed_chunks) if "我们坚持院务公开制度" in c.text)
+    assert chunk.indexed_text.startswith("医院工会工作总结 › 五、实行院务公开制度")
+    assert not chunk.text.startswith("五、实行院务公开制度")

