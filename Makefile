@@ -14,11 +14,12 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+# Debian's Chromium and CJK fonts for the browser tests (Playwright never downloads a browser here).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+	@if command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; fi
 
 run: install
 	$(PY) -m app serve

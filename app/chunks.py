@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .documents import ARTICLE_HEADING, Document, Paragraph
 
 #: Bumped whenever chunk boundaries or texts can change, so indexes re-chunk by themselves.
-CHUNKING_VERSION = 1
+CHUNKING_VERSION = 2
 TARGET_MAX = 400
 HARD_MAX = 600
 MIN_CHARS = 40

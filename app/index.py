@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import lexical
+from . import lexical, neardup
 from .chunks import CHUNKING_VERSION, Chunk, chunk_document
 from .documents import SkippedFile, discover, load
 from .model import Embedder, model_identity
@@ -136,6 +136,15 @@ class Generation:
     dense: "faiss.Index"
     lexical: lexical.LexicalIndex
     duplicate_of: list[int] = field(default_factory=list)  # chunk row -> row of its group's first
+
+    def __post_init__(self):
+        self._members: dict[int, list[int]] = {}
+        for row, first in enumerate(self.duplicate_of):
+            self._members.setdefault(first, []).append(row)
+
+    def near_duplicates(self, row: int) -> list[int]:
+        """The other rows whose text is a near-duplicate of `row`'s."""
+        return [r for r in self._members.get(self.duplicate_of[row], []) if r != row]
 
     @property
     def model_fingerprint(self) -> str:
@@ -398,11 +407,9 @@ def _embed(rows, model_dir, identity, index_dir, report, progress, embedder) -> 
 
 
 def _mark_duplicates(rows: list[dict]) -> None:
-    """Chunks whose normalised text is identical share the row number of the first of them."""
-    first_of: dict[str, int] = {}
-    for number, row in enumerate(rows):
-        normalised = "".join(ch for ch in row["text"] if ch.isalnum())
-        row["duplicate_of"] = first_of.setdefault(normalised, number)
+    """Near-duplicate chunks share `duplicate_of`: the row number of their group's first chunk."""
+    for row, first in zip(rows, neardup.groups([row["text"] for row in rows])):
+        row["duplicate_of"] = first
 
 
 def _write_generation(index_dir, rows, vectors, identity, documents, skipped, progress) -> str:

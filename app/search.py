@@ -148,23 +148,24 @@ class Searcher:
 
     @staticmethod
     def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:
+        """The k best chunks, one per near-duplicate group, each listing its other copies."""
         hits: list[Hit] = []
-        seen_groups: dict[int, int] = {}
+        seen_groups: set[int] = set()
         for row in np.argsort(-fused, kind="stable"):
-            group = generation.duplicate_of[row]
-            chunk = generation.chunks[row]
-            if group in seen_groups:
-                first = hits[seen_groups[group]]
-                if first.doc != chunk.doc or first.start != chunk.start:
-                    hits[seen_groups[group]] = Hit(**{**first.__dict__, "also_in": first.also_in + (
-                        {"doc": chunk.doc, "line_start": chunk.line_start, "line_end": chunk.line_end},)})
-                continue
             if len(hits) == k:
                 break
-            seen_groups[group] = len(hits)
+            group = generation.duplicate_of[row]
+            if group in seen_groups:
+                continue
+            seen_groups.add(group)
+            chunk = generation.chunks[row]
+            also_in = tuple(
+                {"doc": other.doc, "line_start": other.line_start, "line_end": other.line_end}
+                for other in (generation.chunks[r] for r in generation.near_duplicates(row))
+            )
             hits.append(Hit(
                 doc=chunk.doc, title=chunk.title, section=chunk.section, text=chunk.text,
                 start=chunk.start, end=chunk.end, line_start=chunk.line_start,
-                line_end=chunk.line_end, score=float(fused[row]),
+                line_end=chunk.line_end, score=float(fused[row]), also_in=also_in,
             ))
         return hits

@@ -76,3 +76,13 @@ def test_hostile_questions_are_answered_not_crashed(searcher):
     for question in ["<script>alert(1)</script> 院务公开", "\ud800院务公开", "院务公开" * 5000, "💉 疫苗接种 🏥"]:
         assert clean_question(question)
         assert searcher.search(question, 3).hits
+
+
+def test_near_duplicate_copies_collapse_into_one_hit_with_also_in(searcher):
+    hits = searcher.search("结核病项目县对病人实行药费减免和不住院化疗", 5).hits
+    top = hits[0]
+    assert "药费减免" in top.text and top.also_in
+    other = {"001_824a9c74254aab94.txt": "003_f010cc3f28f611c8.txt",
+             "003_f010cc3f28f611c8.txt": "001_824a9c74254aab94.txt"}[top.doc]
+    assert top.also_in[0]["doc"] == other
+    assert all("药费减免" not in h.text for h in hits[1:])
