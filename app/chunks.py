@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from .documents import ARTICLE_HEADING, Document, Paragraph
 
 #: Bumped whenever chunk boundaries or texts can change, so indexes re-chunk by themselves.
-CHUNKING_VERSION = 2
+CHUNKING_VERSION = 3
 TARGET_MAX = 400
 HARD_MAX = 600
 MIN_CHARS = 40
+STUB_CHARS = 15
 OVERLAP_SENTENCES = 1
 MAX_HEADING = 40
 
@@ -230,13 +231,17 @@ def _pack(section: tuple[str, ...], paragraphs: list[Paragraph]) -> list[_Piece]
 
 
 def _merge_small(pieces: list[_Piece]) -> list[_Piece]:
-    """Fold pieces under MIN_CHARS into a neighbour of the same article, so none is a stub."""
+    """Fold small pieces into their predecessor: under MIN_CHARS within a section, and under
+    STUB_CHARS (too short to stand alone at all) across sections of one article."""
     merged: list[_Piece] = []
     for piece in pieces:
         previous = merged[-1] if merged else None
-        same_article = previous and previous.section[:1] == piece.section[:1]
-        if same_article and (piece.length < MIN_CHARS or previous.length < MIN_CHARS) \
-                and previous.length + piece.length <= HARD_MAX:
+        smallest = min(piece.length, previous.length) if previous else 0
+        mergeable = previous and previous.length + piece.length <= HARD_MAX and (
+            (previous.section == piece.section and smallest < MIN_CHARS)
+            or (previous.section[:1] == piece.section[:1] and smallest < STUB_CHARS)
+        )
+        if mergeable:
             if piece.length > previous.length:
                 previous.section = piece.section
             previous.parts.extend(piece.parts)

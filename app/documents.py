@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".docx")
+CHINESE_NUMERALS = "一二三四五六七八九十"
 
 #: Whole lines that are site furniture, not the author's text.
 BOILERPLATE_LINE = re.compile(
@@ -195,8 +196,9 @@ def _continues(previous: str, raw_previous: str, following: str) -> bool:
     return _first_clause_length(following) <= limit
 
 
-def clean(source: str) -> list[Paragraph]:
-    """Cleaned paragraphs of a decoded document, hard wraps joined, boilerplate dropped."""
+def clean(source: str, join_wraps: bool = True) -> list[Paragraph]:
+    """Cleaned paragraphs of a decoded document, boilerplate dropped, hard wraps joined
+    (`join_wraps=False` for formats whose lines are real paragraphs, such as .docx)."""
     paragraphs: list[tuple[str, list[int]]] = []
     raw_previous = ""
     position = 0
@@ -207,7 +209,7 @@ def clean(source: str) -> list[Paragraph]:
         text, offsets = _clean_line(source, start, start + len(raw_line.rstrip("\r\n")))
         if not text or not re.search(r"\w", text):
             continue
-        if paragraphs and _continues(paragraphs[-1][0], raw_previous, text):
+        if join_wraps and paragraphs and _continues(paragraphs[-1][0], raw_previous, text):
             previous_text, previous_offsets = paragraphs[-1]
             paragraphs[-1] = (previous_text + text, previous_offsets + offsets)
         else:
@@ -219,14 +221,74 @@ def clean(source: str) -> list[Paragraph]:
 # ---------------------------------------------------------------- loading
 
 
+def _numeral(n: int) -> str:
+    """1 → 一, 12 → 十二, 21 → 二十一 (outline numbers rarely go further)."""
+    if n <= 10:
+        return CHINESE_NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (CHINESE_NUMERALS[tens - 1] if tens > 1 else "") + "十" + (CHINESE_NUMERALS[ones - 1] if ones else "")
+
+
+def _list_marker(level: int, number: int) -> str:
+    """The marker Word's automatic numbering shows at a list level, in the house style."""
+    return (f"{_numeral(number)}、", f"（{_numeral(number)}）", f"{number}、", f"（{number}）")[min(level, 3)]
+
+
+def _numbering_of(paragraph):
+    """Word numbering properties of a paragraph: its own, else its style's ("List Number")."""
+    for properties in (paragraph._p.pPr, getattr(paragraph.style, "element", None)):
+        ppr = properties if properties is None or properties.tag.endswith("}pPr") else properties.pPr
+        if ppr is not None and ppr.numPr is not None and ppr.numPr.numId is not None:
+            return ppr.numPr
+    return None
+
+
+def docx_text(raw: bytes, name: str) -> str:
+    """A .docx as plain text: one paragraph a line, headings as markdown `#`, and the markers
+    of Word's automatic numbering written out (一、 （一） 1、 （1）) so the outline sees them."""
+    import io
+    import zipfile
+
+    from docx import Document as WordDocument
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        word = WordDocument(io.BytesIO(raw))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise SkippedFile(name, "不是有效的 Word 文档（文件已损坏或不是 .docx）") from error
+    lines, counters = [], {}
+    for paragraph in word.paragraphs:
+        text = paragraph.text.strip()
+        if not text:
+            lines.append("")
+            continue
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        heading = re.match(r"(?:Heading|标题)\s*(\d)", style)
+        numbering = _numbering_of(paragraph)
+        if numbering is not None and numbering.numId is not None and not OUTLINE_MARKER.match(text):
+            level = numbering.ilvl.val if numbering.ilvl is not None else 0
+            key = (numbering.numId.val, level)
+            counters[key] = counters.get(key, 0) + 1
+            for deeper in [k for k in counters if k[0] == key[0] and k[1] > level]:
+                del counters[deeper]
+            text = _list_marker(level, counters[key]) + text
+        if heading:
+            text = "#" * int(heading.group(1)) + " " + text
+        elif style.lower() == "title":
+            text = "# " + text
+        lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
 def load(path: Path, root: Path) -> Document:
     """Read, decode and clean one file; raises `SkippedFile` with the reason it cannot be used."""
     name = path.relative_to(root).as_posix()
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise SkippedFile(name, f"不支持的文件类型 {path.suffix or '（无扩展名）'}")
     raw = path.read_bytes()
-    text, encoding = decode(raw, name)
-    paragraphs = clean(text)
+    is_word = path.suffix.lower() == ".docx"
+    text, encoding = (docx_text(raw, name), "docx") if is_word else decode(raw, name)
+    paragraphs = clean(text, join_wraps=not is_word)
     if not paragraphs:
         raise SkippedFile(name, "文件没有可索引的正文（为空或只有网站模板内容）")
     line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]

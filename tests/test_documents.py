@@ -91,3 +91,55 @@ def test_crlf_lines_keep_exact_offsets():
     assert [p.text for p in paragraphs] == ["标题", "第一段内容，写得很长。"]
     assert (paragraphs[1].start, paragraphs[1].end) == (6, 17)
     assert source[6:17] == "第一段内容，写得很长。"
+
+
+def make_docx(path, body):
+    from docx import Document as WordDocument
+
+    word = WordDocument()
+    for kind, text in body:
+        if kind == "h1":
+            word.add_heading(text, level=1)
+        elif kind == "h2":
+            word.add_heading(text, level=2)
+        elif kind == "item":
+            word.add_paragraph(text, style="List Number")
+        else:
+            word.add_paragraph(text)
+    word.save(path)
+    return path
+
+
+WORD_SUMMARY = [
+    ("h1", "急诊科年度工作总结"),
+    ("h2", "一、院前急救"),
+    ("p", "全年救护车出车一千二百次，平均出车时间缩短到三分钟以内，院前急救网络覆盖全县各乡镇。"),
+    ("h2", "二、院内抢救"),
+    ("p", "建立胸痛中心和卒中中心绿色通道，抢救成功率达到百分之九十五。"),
+    ("item", "胸痛中心通过国家认证"),
+    ("item", "卒中中心通过省级认证"),
+]
+
+
+def test_docx_headings_and_numbering_feed_the_outline(tmp_path):
+    from app.chunks import chunk_document
+
+    document = load(make_docx(tmp_path / "急诊.docx", WORD_SUMMARY), tmp_path)
+    assert document.encoding == "docx"
+    chunks = chunk_document(document)
+    assert [c.section for c in chunks] == [("急诊科年度工作总结", "一、院前急救"), ("急诊科年度工作总结", "二、院内抢救")]
+    assert chunks[0].title == "急诊科年度工作总结"
+    assert "一、胸痛中心通过国家认证" in chunks[1].text and "二、卒中中心通过省级认证" in chunks[1].text
+    assert document.text[chunks[0].start:chunks[0].end] == chunks[0].text
+
+
+def test_corrupt_docx_is_skipped_by_name(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "损坏.docx", "w") as junk:
+        junk.writestr("junk.bin", b"\x00\x01 not a word document")
+    (tmp_path / "截断.docx").write_bytes(b"PK\x03\x04truncated")
+    for name in ("损坏.docx", "截断.docx"):
+        with pytest.raises(SkippedFile, match="不是有效的 Word 文档") as caught:
+            load(tmp_path / name, tmp_path)
+        assert caught.value.path == name

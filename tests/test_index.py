@@ -123,3 +123,19 @@ def test_build_killed_mid_embedding_leaves_the_old_generation_serving(corpus, tm
     finished = build(corpus, index, model_dir, embedder=embedder)
     assert finished.generation != first.generation and finished.reused_chunks > first.chunks
     assert not list(index.glob("*.tmp"))
+
+
+def test_docx_is_indexed_and_broken_files_are_reported(corpus, tmp_path, model_dir, embedder):
+    from .test_documents import WORD_SUMMARY, make_docx
+
+    make_docx(corpus / "急诊科.docx", WORD_SUMMARY)
+    (corpus / "损坏.docx").write_bytes(b"PK\x03\x04truncated")
+    (corpus / "扫描件.pdf").write_bytes(b"%PDF-1.4")
+    before = {p.name: p.read_bytes() for p in corpus.iterdir()}
+    report = build(corpus, tmp_path / "index", model_dir, embedder=embedder)
+    assert "急诊科.docx" in report.added and report.documents == 6
+    assert sorted(s["file"] for s in report.skipped) == ["扫描件.pdf", "损坏.docx"]
+    assert {p.name: p.read_bytes() for p in corpus.iterdir()} == before  # seeds/ untouched
+    searcher = Searcher(Settings(seeds=corpus, index=tmp_path / "index", model=model_dir), embedder=embedder)
+    hit = searcher.search("胸痛中心绿色通道", 1).hits[0]
+    assert hit.doc == "急诊科.docx" and hit.section == ("急诊科年度工作总结", "二、院内抢救")
