@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .documents import ARTICLE_HEADING, Document, Paragraph
 
 #: Bumped whenever chunk boundaries or texts can change, so indexes re-chunk by themselves.
-CHUNKING_VERSION = 3
+CHUNKING_VERSION = 4
 TARGET_MAX = 400
 HARD_MAX = 600
 MIN_CHARS = 40
@@ -111,9 +111,9 @@ def _classify(document: Document, title: str) -> list[_Block]:
         repeated_title = counts[text] >= 2 and not re.search(r"[，,。；;]", text) and not marker_type(text)
         return repeated_title or text == bare_title or (hashes and text == title)
 
+    markers = [marker_type(text) for text, _ in texts]
     candidates: list[str | None] = []
-    for (text, hashes), paragraph in zip(texts, paragraphs):
-        kind = marker_type(text)
+    for (text, hashes), kind in zip(texts, markers):
         if kind is None and hashes:
             kind = f"md{hashes}"
         if kind and not _is_heading_shaped(text):
@@ -129,10 +129,10 @@ def _classify(document: Document, title: str) -> list[_Block]:
         elif article_like(text, hashes):
             blocks.append(_Block(paragraph, "article"))
         elif kind and not kind.startswith("md") and (
-            (i + 1 < len(paragraphs) and candidates[i + 1] == kind)
-            or (i > 0 and blocks[-1].kind == "body" and candidates[i - 1] == kind)
+            (i + 1 < len(paragraphs) and markers[i + 1] == kind)
+            or (i > 0 and blocks[-1].kind == "body" and markers[i - 1] == kind)
         ):
-            # A run of short items of one kind (1、无火灾… 2、无环境污染…) is a list, not headings.
+            # A run of items of one kind (1、无火灾… 2、无环境污染…) is a list, not headings.
             blocks.append(_Block(paragraph, "body"))
         elif kind:
             blocks.append(_Block(paragraph, "heading", kind))

@@ -150,6 +150,26 @@ def _chunks(args, settings: Settings) -> int:
     return 0
 
 
+def _eval(args, settings: Settings) -> int:
+    from .evaluate import evaluate, format_table, read_questions
+    from .search import SIGNALS, Searcher
+
+    questions = []
+    for path in args.queries:
+        try:
+            questions += read_questions(Path(path))
+        except (OSError, ValueError, KeyError) as error:
+            return _fail(f"无法读取问题文件 {path}：{error}", EXIT_USAGE)
+    report = evaluate(Searcher(settings), questions, args.signals or SIGNALS)
+    print(format_table(report))
+    if args.misses:
+        for miss in report["misses"]:
+            print(json.dumps(miss, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(report["metrics"]))
+    return 0
+
+
 def _serve(args, settings: Settings) -> int:
     from .ui import serve
 
@@ -177,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     chunks.add_argument("--json", action="store_true")
     chunks.add_argument("--index")
 
+    evaluation = commands.add_parser("eval", help="评测检索质量（hit@1、hit@5、MRR@10）")
+    evaluation.add_argument("--queries", nargs="+", required=True, help="JSONL 评测问题文件")
+    evaluation.add_argument("--signals", nargs="+", choices=["hybrid", "dense", "lexical"])
+    evaluation.add_argument("--misses", action="store_true", help="列出混合检索未命中的问题")
+    evaluation.add_argument("--json", action="store_true", help="最后一行输出 JSON 指标")
+    evaluation.add_argument("--index")
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "serve")
@@ -184,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings(args)
     from .index import IndexProblem
 
-    handlers = {"serve": _serve, "search": _search, "chunks": _chunks}
+    handlers = {"serve": _serve, "search": _search, "chunks": _chunks, "eval": _eval}
     try:
         return handlers[args.command or "serve"](args, settings)
     except IndexProblem as problem:

@@ -14,6 +14,17 @@ def _default_model_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class FusionWeights:
+    """Weights of the hybrid search, tuned on bench/eval (see docs/RETRIEVAL.md)."""
+
+    lexical_zh: float = 0.5  # weight of BM25 for an all-Chinese question
+    lexical_en: float = 0.7  # weight of BM25 over dictionary translations for an English one
+    translation_weight: float = 0.7  # a translated term counts this much of a question term
+    abstain_dense: float = 0.80  # abstain when the best cosine is below this …
+    abstain_lexical: float = 3.0  # … and the best BM25 score is below this
+
+
+@dataclass(frozen=True)
 class Settings:
     """Paths of the corpus, the index and the converted model, and search defaults."""
 
@@ -21,3 +32,4 @@ class Settings:
     index: Path = PROJECT_ROOT / "index"
     model: Path = field(default_factory=_default_model_dir)
     top_k: int = 5
+    fusion: FusionWeights = field(default_factory=FusionWeights)

@@ -33,11 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from . import lexical, neardup
+from .translate import Dictionary
 from .chunks import CHUNKING_VERSION, Chunk, chunk_document
 from .documents import SkippedFile, discover, load
 from .model import Embedder, model_identity
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 KEEP_GENERATIONS = 2
 EMBED_BATCH = 32
 
@@ -135,6 +136,7 @@ class Generation:
     keys: list[str]
     dense: "faiss.Index"
     lexical: lexical.LexicalIndex
+    translations: Dictionary
     duplicate_of: list[int] = field(default_factory=list)  # chunk row -> row of its group's first
 
     def __post_init__(self):
@@ -176,6 +178,7 @@ def load_generation(index_dir: Path) -> Generation:
         rows = [json.loads(line) for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
         dense = faiss.read_index(str(folder / "dense.faiss"))
         lexical_index = lexical.LexicalIndex.load(folder)
+        translations = Dictionary.load(folder)
     except IndexCorrupt:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as error:
@@ -185,7 +188,7 @@ def load_generation(index_dir: Path) -> Generation:
         raise IndexCorrupt(f"索引各部分的条目数不一致：{folder}。请运行 python build_index.py --full 重建索引。")
     return Generation(
         name=name, folder=folder, manifest=manifest, chunks=chunks,
-        keys=[row["key"] for row in rows], dense=dense, lexical=lexical_index,
+        keys=[row["key"] for row in rows], dense=dense, lexical=lexical_index, translations=translations,
         duplicate_of=[row.get("duplicate_of", i) for i, row in enumerate(rows)],
     )
 
@@ -235,14 +238,15 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _previous_manifest(index_dir: Path) -> tuple[dict | None, Path | None]:
+def load_manifest(index_dir: Path) -> dict | None:
+    """The manifest of the served generation, or None when there is none (or it is unreadable)."""
     name = current_name(index_dir)
     if name is None:
-        return None, None
+        return None
     try:
-        return json.loads((index_dir / name / "manifest.json").read_text("utf-8")), index_dir / name
+        return json.loads((index_dir / name / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError):
-        return None, None
+        return None
 
 
 def _previous_chunks(folder: Path) -> dict[str, list[dict]]:
@@ -282,9 +286,11 @@ def _scan(seeds: Path) -> _Scan:
 
 def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
     """Whether the served index differs from seeds/, the model or the chunking; and why."""
-    manifest, _ = _previous_manifest(index_dir)
+    manifest = load_manifest(index_dir)
     if manifest is None:
         return True, "索引不存在"
+    if manifest.get("version") != MANIFEST_VERSION:
+        return True, "索引格式已更新"
     if manifest["model"]["fingerprint"] != model_identity(model_dir)["fingerprint"]:
         return True, "模型已更换"
     if manifest["chunking_version"] != CHUNKING_VERSION:
@@ -319,9 +325,11 @@ def build(
 
 def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> BuildReport:
     identity = model_identity(model_dir)
-    manifest, previous_folder = (None, None) if full else _previous_manifest(index_dir)
+    manifest = None if full else load_manifest(index_dir)
+    previous_folder = index_dir / current_name(index_dir) if manifest else None
     compatible = (
         manifest is not None
+        and manifest.get("version") == MANIFEST_VERSION
         and manifest["model"]["fingerprint"] == identity["fingerprint"]
         and manifest["chunking_version"] == CHUNKING_VERSION
     )
@@ -427,7 +435,9 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
     dense.add(vectors)
     faiss.write_index(dense, str(work / "dense.faiss"))
     terms = [lexical.terms(_chunk_from_row(row).indexed_text) for row in rows]
-    lexical.LexicalIndex.build(terms).save(work)
+    lexical_index = lexical.LexicalIndex.build(terms)
+    lexical_index.save(work)
+    Dictionary.from_cedict(t for t in lexical_index.vocabulary if not t.startswith("§")).save(work)
     files = {p.name: _sha256_file(p) for p in sorted(work.iterdir())}
     manifest = {
         "version": MANIFEST_VERSION,

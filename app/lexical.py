@@ -99,12 +99,13 @@ class LexicalIndex:
         weights = sparse.csr_matrix((data.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
         return cls(vocabulary, weights)
 
-    def scores(self, query_terms: list[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query terms (0 where nothing matches)."""
-        ids = sorted({self.vocabulary[t] for t in query_terms if t in self.vocabulary})
-        if not ids:
+    def scores(self, query_terms: dict[str, float]) -> np.ndarray:
+        """BM25 score of every chunk for the weighted query terms (0 where nothing matches)."""
+        known = {self.vocabulary[t]: w for t, w in query_terms.items() if t in self.vocabulary}
+        if not known:
             return np.zeros(self.weights.shape[0], np.float32)
-        return np.asarray(self.weights[:, ids].sum(axis=1)).ravel()
+        ids = sorted(known)
+        return np.asarray(self.weights[:, ids] @ np.asarray([known[i] for i in ids], np.float32)).ravel()
 
     def save(self, folder: Path) -> list[Path]:
         vocabulary_path = folder / "lexical_vocabulary.json"

@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import lexical
+from .chunks import Chunk
 from .config import Settings
+from .documents import Document, load
 from .index import Generation, IndexCorrupt, current_name, load_generation
 from .model import Embedder
 
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 DENSE_CANDIDATES = 100
+SIGNALS = ("hybrid", "dense", "lexical")
 
 
 class EmptyQuestion(ValueError):
@@ -61,6 +65,7 @@ class SearchResult:
     expanded_query: str
     hits: list[Hit] = field(default_factory=list)
     abstained: bool = False
+    terms: tuple[str, ...] = ()  # the question's words and their translations, for highlighting
 
     def to_json(self) -> dict:
         return {
@@ -86,11 +91,41 @@ def cjk_share(text: str) -> float:
     return sum(bool(lexical.CJK.match(ch)) for ch in letters) / len(letters) if letters else 0.0
 
 
+@dataclass(frozen=True)
+class QueryPlan:
+    """How a question is searched: its own terms, and Chinese terms for its English words."""
+
+    text: str
+    cjk_share: float
+    terms: dict[str, float]  # lexical term -> weight
+    expansions: tuple[str, ...]
+
+    @property
+    def expanded_query(self) -> str:
+        return " ".join((self.text,) + self.expansions) if self.expansions else self.text
+
+
+def fuse(dense: np.ndarray, lexical_scores: np.ndarray, lexical_weight: float) -> np.ndarray:
+    """Convex combination of dense and BM25 scores, each scaled to [0, 1] for this query.
+
+    Dense cosines of e5 are compressed (0.75–0.9), so they are stretched between the median
+    of the FAISS candidates and the best one; BM25 is divided by its best score.
+    """
+    candidates = dense[dense > 0]
+    floor = float(np.percentile(candidates, 50)) if candidates.size else 0.0
+    top = float(dense.max()) if dense.size else 0.0
+    dense_part = np.clip((dense - floor) / (top - floor), 0, None) if top > floor else dense
+    top_lexical = float(lexical_scores.max()) if lexical_scores.size else 0.0
+    lexical_part = lexical_scores / top_lexical if top_lexical > 0 else lexical_scores
+    return (1 - lexical_weight) * dense_part + lexical_weight * lexical_part
+
+
 class Searcher:
     """Answers questions from the current index generation of `settings.index`."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
+        self.fusion = settings.fusion
         self._embedder = embedder
         self._generation: Generation | None = None
         self._lock = threading.Lock()
@@ -117,34 +152,96 @@ class Searcher:
                                   name, self._generation.name)
             return self._generation
 
-    def search(self, question: str, k: int = 5) -> SearchResult:
-        """The k best passages for `question`; raises EmptyQuestion for a blank one."""
+    def catalogue(self) -> dict[str, list[str]]:
+        """Every indexed document with its articles (first headings), in reading order."""
+        catalogue: dict[str, list[str]] = {}
+        for chunk in self.generation.chunks:
+            articles = catalogue.setdefault(chunk.doc, [])
+            if chunk.section and chunk.section[0] not in articles:
+                articles.append(chunk.section[0])
+        return catalogue
+
+    def open_document(self, doc: str) -> tuple[Document, list[Chunk]]:
+        """An indexed document's source and its chunks; only documents of the index open."""
+        chunks = [c for c in self.generation.chunks if c.doc == doc]
+        if not chunks:
+            raise KeyError(doc)
+        return load(self.settings.seeds / doc, self.settings.seeds), chunks
+
+    def plan(self, text: str, generation: Generation) -> QueryPlan:
+        """The question's own lexical terms, plus weighted Chinese terms for its English words."""
+        terms = dict.fromkeys(lexical.terms(text), 1.0)
+        expansions = []
+        for term, weight in generation.translations.translate(text):
+            if term in terms:
+                continue
+            expansions.append(term)
+            terms[term] = weight * self.fusion.translation_weight
+            for bigram in lexical.terms(term):  # the translation's own sub-terms, weaker
+                terms.setdefault(bigram, weight * self.fusion.translation_weight * 0.5)
+        return QueryPlan(text, cjk_share(text), terms, tuple(expansions))
+
+    def search(
+        self, question: str, k: int = 5, signals: str = "hybrid",
+        documents: Collection[str] = (), articles: Collection[str] = (),
+    ) -> SearchResult:
+        """The k best passages for `question`; raises EmptyQuestion for a blank one.
+
+        `signals` is "hybrid" (the product), or "dense" / "lexical" alone (for evaluation);
+        `documents` and `articles` (first heading of the path), when given, restrict the search.
+        """
         text = clean_question(question)
         k = max(1, min(int(k), 50))
         generation = self.generation
-        query_vector = self.embedder.encode_queries([text])
-        dense = self._dense_scores(generation, query_vector)
-        lexical_scores = generation.lexical.scores(lexical.terms(text))
-        fused = self._fuse(text, dense, lexical_scores)
-        return SearchResult(question=text, expanded_query=text, hits=self._hits(generation, fused, k))
+        plan = self.plan(text, generation)
+        n = len(generation.chunks)
+        dense = self._dense_scores(generation, self.embedder.encode_queries([text])) \
+            if signals != "lexical" else np.zeros(n, np.float32)
+        lexical_scores = generation.lexical.scores(plan.terms) if signals != "dense" else np.zeros(n, np.float32)
+        if signals == "dense":
+            fused = dense
+        elif signals == "lexical":
+            fused = lexical_scores
+        else:
+            fused = fuse(dense, lexical_scores, self.lexical_weight(plan))
+        if documents or articles:
+            fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
+        abstained = signals == "hybrid" and self._should_abstain(plan, dense, lexical_scores)
+        hits = [] if abstained else self._hits(generation, fused, k)
+        terms = tuple(t for t in plan.terms if not t.startswith("§"))
+        return SearchResult(question=text, expanded_query=plan.expanded_query, hits=hits,
+                            abstained=abstained, terms=terms)
+
+    @staticmethod
+    def _allowed(generation: Generation, documents: set[str], articles: set[str]) -> np.ndarray:
+        return np.array([
+            (not documents or c.doc in documents) and (not articles or (c.section[:1] or ("",))[0] in articles)
+            for c in generation.chunks
+        ], dtype=bool)
 
     @staticmethod
     def _dense_scores(generation: Generation, query_vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of every chunk (-1 for chunks outside the FAISS candidates)."""
+        """Cosine similarity of every chunk (0 for chunks outside the FAISS candidates)."""
         n = generation.dense.ntotal
-        scores = np.full(n, -1.0, np.float32)
+        scores = np.zeros(n, np.float32)
         if n:
             values, rows = generation.dense.search(query_vector, min(DENSE_CANDIDATES, n))
             valid = rows[0] >= 0
             scores[rows[0][valid]] = values[0][valid]
         return scores
 
-    @staticmethod
-    def _fuse(text: str, dense: np.ndarray, lexical_scores: np.ndarray) -> np.ndarray:
-        lexical_weight = 0.5 * cjk_share(text)
-        top = float(lexical_scores.max()) if lexical_scores.size else 0.0
-        lexical_part = lexical_scores / top if top > 0 else lexical_scores
-        return (1 - lexical_weight) * dense + lexical_weight * lexical_part
+    def lexical_weight(self, plan: QueryPlan) -> float:
+        """How far to trust BM25 for this question: much for Chinese, little for translations."""
+        own = self.fusion.lexical_zh * plan.cjk_share
+        translated = self.fusion.lexical_en * (1 - plan.cjk_share) * bool(plan.expansions)
+        return own + translated
+
+    def _should_abstain(self, plan: QueryPlan, dense: np.ndarray, lexical_scores: np.ndarray) -> bool:
+        """No reliable passage: the closest passage is far, and no rare term of the question
+        (nor of its translation) occurs in the corpus."""
+        top_dense = float(dense.max()) if dense.size else 0.0
+        top_lexical = float(lexical_scores.max()) if lexical_scores.size else 0.0
+        return top_dense < self.fusion.abstain_dense and top_lexical < self.fusion.abstain_lexical
 
     @staticmethod
     def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:
@@ -152,7 +249,7 @@ class Searcher:
         hits: list[Hit] = []
         seen_groups: set[int] = set()
         for row in np.argsort(-fused, kind="stable"):
-            if len(hits) == k:
+            if len(hits) == k or fused[row] == -np.inf:
                 break
             group = generation.duplicate_of[row]
             if group in seen_groups:

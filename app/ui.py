@@ -1,8 +1,9 @@
-"""The browser app (Gradio): ask in Chinese or English, read cited passages.
+"""The browser app (Gradio): ask, read the sources, quote them into a draft; manage documents.
 
-The UI talks only to `Searcher`; every passage is escaped before display, so a document
-containing HTML or markdown shows as text. The named API endpoint `/search` returns the
-hits as JSON objects for other clients (`gradio_client`).
+Chinese first, for hospital office staff writing a new summary with the tool open beside it.
+The app talks to `Searcher` (search), `answer` (extractive answer, citations) and `admin`
+(uploads, status); every passage is escaped before display, so a document containing HTML or
+markdown shows as text. The named API endpoint `/search` returns hits as JSON objects.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ import html
 import os
 import re
 import sys
+import tempfile
+import time
+from pathlib import Path
 
+from . import answer, conversation
+from .admin import UploadRejected, admin_password, index_status, password_ok, store_upload
 from .config import Settings
 from .search import EmptyQuestion, Hit, SearchResult, Searcher
 
@@ -19,11 +25,28 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
-NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词再试。"
+NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
 CSS = """
-.source-card { border: 1px solid #d9dee7; border-radius: 8px; padding: 8px 12px; margin: 6px 0; }
-.source-path { color: #4a5568; font-size: 0.9em; }
+#viewer { max-height: 640px; overflow-y: auto; font-size: 15px; line-height: 1.7; }
+#viewer .ln { display: flex; gap: 10px; }
+#viewer .no { color: #94a3b8; min-width: 3em; text-align: right; user-select: none; }
+#viewer .hl { background: #fff3bf; }
+#viewer .outline { font-size: 13px; border-right: 1px solid #e2e8f0; padding-right: 8px; }
+#viewer .outline a { color: #334155; text-decoration: none; display: block; }
+#effective { color: #64748b; font-size: 13px; }
+mark { background: #ffe08a; padding: 0 1px; }
 """
+COPY_JS = """(quote) => {
+  const done = () => { const t = document.getElementById('copy-status'); if (t) t.textContent = '已复制'; };
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(quote).then(done); }
+  else { const a = document.createElement('textarea'); a.value = quote; document.body.appendChild(a);
+         a.select(); document.execCommand('copy'); a.remove(); done(); }
+  return quote;
+}"""
+SCROLL_JS = "() => { setTimeout(() => document.querySelector('#viewer .hl')?.scrollIntoView({block: 'center'}), 300); }"
+
+
+# ---------------------------------------------------------------- rendering
 
 
 def inert(text: str) -> str:
@@ -32,32 +55,105 @@ def inert(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", escaped)
 
 
-def citation(hit: Hit) -> str:
-    """`《title》heading path，file 第a–b行`, the way a quote is cited in a draft."""
-    section = " › ".join(hit.section)
-    lines = f"第{hit.line_start}行" if hit.line_start == hit.line_end else f"第{hit.line_start}–{hit.line_end}行"
-    return f"《{hit.title}》{section}，{hit.doc} {lines}"
+def highlighted(text: str, terms: list[str]) -> str:
+    """Passage text as inert HTML, the matched terms wrapped in <mark>."""
+    parts, position = [], 0
+    for start, end in answer.highlight_spans(text, terms):
+        parts += [html.escape(text[position:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        position = end
+    parts.append(html.escape(text[position:]))
+    return "".join(parts).replace("\n", "<br>")
+
+
+def source_label(number: int, hit: Hit) -> str:
+    return f"[{number}] {answer.citation(hit)}"
 
 
 def render_answer(result: SearchResult) -> str:
-    """The assistant's chat message: one card per passage with its citation."""
+    """The assistant's message: extractive answer with [n] markers, then one card per source."""
     if not result.hits:
         return NO_ANSWER
-    cards = []
+    sentences = answer.extract(result)
+    lines = ["**回答**（摘自原文）：", "".join(f"{inert(s.text)} **[{s.source}]** " for s in sentences), ""]
     for number, hit in enumerate(result.hits, 1):
         also = ""
         if hit.also_in:
             places = "；".join(f"{a['doc']} 第{a['line_start']}–{a['line_end']}行" for a in hit.also_in)
-            also = f"\n\n*也见于：{inert(places)}*"
-        cards.append(
-            f"**[{number}]** {inert(citation(hit))} · 相关度 {hit.score:.2f}\n\n"
-            f"> {inert(hit.text).replace(chr(10), chr(10) + '> ')}{also}"
+            also = f"<br><em>也见于：{html.escape(places)}</em>"
+        # One line of raw HTML: markdown leaves it alone, so only HTML escaping applies.
+        lines.append(
+            f"<details><summary><b>[{number}]</b> {html.escape(answer.citation(hit))} · 相关度 {hit.score:.2f}"
+            f"</summary><blockquote>{highlighted(hit.text, answer.matched_terms(result, hit))}{also}"
+            "</blockquote></details>"
         )
-    return "\n\n---\n\n".join(cards)
+    return "\n".join(lines)
+
+
+def render_document(searcher: Searcher, hit: dict) -> str:
+    """The whole source document, passage highlighted, outline beside it (inert HTML)."""
+    try:
+        document, chunks = searcher.open_document(hit["doc"])
+    except (KeyError, OSError) as error:
+        return f"<p>无法打开文档：{html.escape(str(error))}</p>"
+    outline, seen = [], set()
+    for chunk in chunks:
+        if chunk.section and chunk.section not in seen:
+            seen.add(chunk.section)
+            indent = 12 * (len(chunk.section) - 1)
+            outline.append(f'<a href="#L{chunk.line_start}" style="padding-left:{indent}px">'
+                           f"{html.escape(chunk.section[-1])}</a>")
+    rows = []
+    for number, line in enumerate(document.text.splitlines(), 1):
+        mark = " hl" if hit["line_start"] <= number <= hit["line_end"] else ""
+        rows.append(f'<div class="ln{mark}" id="L{number}"><span class="no">{number}</span>'
+                    f"<span>{html.escape(line) or '&nbsp;'}</span></div>")
+    return (f"<h4>{html.escape(hit['title'])} · {html.escape(hit['doc'])}</h4>"
+            '<div style="display:flex;gap:16px"><div class="outline" style="flex:1">'
+            + "".join(outline) + '</div><div style="flex:3">' + "".join(rows) + "</div></div>")
+
+
+def render_basket(basket: list[dict]) -> str:
+    if not basket:
+        return "引文篮是空的。在“问答”页选中一条来源，点“加入引文篮”。"
+    return "\n\n".join(f"{number}. {inert(item['quote'])}" for number, item in enumerate(basket, 1))
+
+
+def export_basket(basket: list[dict], kind: str) -> str:
+    """Write the basket as .md or .docx into a fresh temporary file; returns its path."""
+    folder = Path(tempfile.mkdtemp(prefix="quotes-"))
+    stamp = time.strftime("%Y%m%d-%H%M")
+    if kind == "md":
+        path = folder / f"引文-{stamp}.md"
+        path.write_text("# 引文\n\n" + "\n\n".join(f"{n}. {item['quote']}" for n, item in enumerate(basket, 1)) + "\n",
+                        "utf-8")
+        return str(path)
+    from docx import Document as WordDocument
+
+    word = WordDocument()
+    word.add_heading("引文", level=1)
+    for item in basket:
+        word.add_paragraph(item["quote"])
+    path = folder / f"引文-{stamp}.docx"
+    word.save(path)
+    return str(path)
+
+
+def render_status(status: dict) -> str:
+    state = "⚠️ 需要重建" if status["stale"] else "✅ 最新"
+    skipped = "".join(f"\n- {inert(s['file'])}：{inert(s['reason'])}" for s in status["skipped"])
+    return (f"**索引状态**：{state}（{inert(status['reason'])}）\n\n"
+            f"- 文档：{status['documents']}　段落：{status['chunks']}\n- 模型：{inert(status['model'])}\n"
+            f"- 上次构建：{inert(status['built'] or '从未')}\n- 版本：{inert(status['generation'] or '无')}"
+            + (f"\n\n**未能索引的文件**：{skipped}" if skipped else ""))
+
+
+# ---------------------------------------------------------------- the app
 
 
 def build_app(searcher: Searcher):
     import gradio as gr
+
+    settings = searcher.settings
 
     def search(question: str, k: int = 5) -> list[dict]:
         """Hits for `question` as JSON objects (the `/search` API contract)."""
@@ -66,33 +162,199 @@ def build_app(searcher: Searcher):
         except EmptyQuestion as error:
             raise gr.Error(str(error)) from error
 
-    def respond(question: str, history: list, k: float):
+    def respond(question, history, k, documents, articles, topic):
         history = list(history or [])
         if not question or not question.strip():
-            return "", history
+            return gr.update(), history, gr.update(), gr.update(), [], topic
+        query = conversation.effective_query(question, topic)
+        is_follow_up = query != question.strip()
         try:
-            answer = render_answer(searcher.search(question, int(k)))
+            result = searcher.search(query, int(k), documents=documents or (), articles=articles or ())
+            reply = render_answer(result)
+            effective = f"检索：{inert(result.expanded_query)}" + ("（追问，沿用上一个话题）" if is_follow_up else "")
         except EmptyQuestion as error:
-            answer = str(error)
-        history += [{"role": "user", "content": question},
-                    {"role": "assistant", "content": answer}]
-        return "", history
+            result, reply, effective = None, str(error), ""
+        history += [{"role": "user", "content": inert(question)}, {"role": "assistant", "content": reply}]
+        hits = [h.to_json() | {"quote": answer.quote(h)} for h in (result.hits if result else [])]
+        choices = [source_label(n, h) for n, h in enumerate(result.hits, 1)] if result else []
+        new_topic = topic if is_follow_up else (query if result and result.hits else topic)
+        return ("", history, effective, gr.update(choices=choices, value=choices[0] if choices else None),
+                hits, new_topic)
 
+    def pick_source(label, hits):
+        hit = _hit_for(label, hits)
+        return hit["quote"] if hit else ""
+
+    def add_to_basket(label, hits, basket):
+        hit = _hit_for(label, hits)
+        basket = list(basket or [])
+        if hit and all(item["quote"] != hit["quote"] for item in basket):
+            basket.append({"quote": hit["quote"], "doc": hit["doc"]})
+        return basket, render_basket(basket), gr.update(choices=_basket_choices(basket))
+
+    def view_source(label, hits):
+        hit = _hit_for(label, hits)
+        if not hit:
+            return "请先在右侧选择一条来源。", gr.update()
+        return render_document(searcher, hit), gr.update(selected="viewer-tab")
+
+    def move(basket, chosen, step):
+        basket = list(basket or [])
+        if chosen:
+            i = _basket_choices(basket).index(chosen)
+            j = i + step
+            if 0 <= j < len(basket):
+                basket[i], basket[j] = basket[j], basket[i]
+                chosen = _basket_choices(basket)[j]
+        return basket, render_basket(basket), gr.update(choices=_basket_choices(basket), value=chosen)
+
+    def remove(basket, chosen):
+        basket = list(basket or [])
+        if chosen:
+            del basket[_basket_choices(basket).index(chosen)]
+        return basket, render_basket(basket), gr.update(choices=_basket_choices(basket), value=None)
+
+    def export(basket, kind):
+        if not basket:
+            raise gr.Error("引文篮是空的，没有可导出的内容。")
+        return export_basket(basket, kind)
+
+    def refresh_filters(documents):
+        catalogue = searcher.catalogue()
+        articles = [a for doc in (documents or catalogue) for a in catalogue.get(doc, [])]
+        return gr.update(choices=list(dict.fromkeys(articles)), value=[])
+
+    def unlock(password):
+        if not password_ok(password):
+            return gr.update(visible=False), "密码错误。", password
+        return gr.update(visible=True), render_status(index_status(settings)), password
+
+    def upload(files, overwrite, password):
+        if not password_ok(password):
+            raise gr.Error("需要管理员密码。")
+        messages = []
+        for file in files or []:
+            path = Path(file if isinstance(file, str) else file.name)
+            try:
+                messages.append(f"- ✅ 已保存 {inert(store_upload(settings.seeds, path, path.name, overwrite))}")
+            except UploadRejected as problem:
+                messages.append(f"- ❌ {inert(str(problem))}")
+        return "\n".join(messages) or "请先选择要上传的文件。", render_status(index_status(settings))
+
+    def rebuild(password, progress=gr.Progress()):
+        if not password_ok(password):
+            raise gr.Error("需要管理员密码。")
+        from .index import IndexProblem, build
+
+        stages = {"documents": "读取文档", "embedding": "计算向量", "writing": "写入索引"}
+
+        def report(stage, done, total):
+            progress((done, total), desc=stages.get(stage, stage))
+
+        try:
+            result = build(settings.seeds, settings.index, settings.model, progress=report,
+                           embedder=searcher.embedder)
+        except IndexProblem as problem:
+            return f"❌ {inert(str(problem))}", render_status(index_status(settings))
+        searcher.generation  # switch to the new generation now, not on the next question
+        lines = [f"✅ 重建完成：{result.documents} 个文档，{result.chunks} 个段落，新计算 {result.embedded_chunks} 个，"
+                 f"用时 {result.seconds:.1f} 秒。"]
+        for label, names in (("新增", result.added), ("修改", result.changed), ("删除", result.removed)):
+            if names:
+                lines.append(f"- {label}：{inert('、'.join(names))}")
+        lines += [f"- ❌ {inert(s['file'])}：{inert(s['reason'])}" for s in result.skipped]
+        return "\n".join(lines), render_status(index_status(settings))
+
+    catalogue = searcher.catalogue()
     with gr.Blocks(title="医院工作总结问答") as app:
-        gr.Markdown("## 医院工作总结问答\n输入问题（中文、英文或混合），返回带出处的原文段落。")
-        with gr.Tab("问答"):
-            chatbot = gr.Chatbot(label="对话", height=560, elem_id="chat")
-            with gr.Row():
-                question = gr.Textbox(
-                    placeholder="例如：医院如何推行院务公开？ / how did hospitals handle 院务公开?",
-                    show_label=False, scale=8, elem_id="question", autofocus=True,
-                )
-                ask = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
-            k = gr.Slider(1, 10, value=searcher.settings.top_k, step=1, label="段落数")
-            question.submit(respond, [question, chatbot, k], [question, chatbot], api_visibility="private")
-            ask.click(respond, [question, chatbot, k], [question, chatbot], api_visibility="private")
+        topic = gr.State(None)
+        hits_state = gr.State([])
+        basket = gr.State([])
+        password = gr.State("")
+        gr.Markdown("## 医院工作总结问答\n用中文、英文或中英混合提问，返回带出处的原文段落，可一键引用到新文稿。")
+        with gr.Tabs() as tabs:
+            with gr.Tab("问答", id="chat-tab"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="对话", height=560, elem_id="chat", allow_tags=False,
+                                             buttons=["copy"])
+                        with gr.Row():
+                            question = gr.Textbox(
+                                placeholder="例如：医院如何推行院务公开？ / how did hospitals handle 院务公开?",
+                                show_label=False, scale=8, elem_id="question", autofocus=True, max_length=2000,
+                            )
+                            ask = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
+                        effective = gr.Markdown(elem_id="effective")
+                    with gr.Column(scale=2):
+                        with gr.Accordion("筛选", open=False):
+                            documents = gr.Dropdown(list(catalogue), multiselect=True, label="文档", elem_id="filter-docs")
+                            articles = gr.Dropdown([a for arts in catalogue.values() for a in arts], multiselect=True,
+                                                   label="篇目", elem_id="filter-articles")
+                            k = gr.Slider(1, 10, value=settings.top_k, step=1, label="段落数", elem_id="k")
+                        sources = gr.Radio([], label="来源（选择一条以引用或查看原文）", elem_id="sources")
+                        quote = gr.Textbox(label="引文", lines=4, elem_id="quote", buttons=["copy"], interactive=False)
+                        with gr.Row():
+                            copy = gr.Button("复制引文", elem_id="copy")
+                            add = gr.Button("加入引文篮", elem_id="add")
+                            view = gr.Button("查看原文", elem_id="view")
+                        gr.HTML('<span id="copy-status" style="color:#16a34a"></span>')
+            with gr.Tab("原文", id="viewer-tab"):
+                viewer = gr.HTML("在“问答”页选择一条来源，点“查看原文”。", elem_id="viewer")
+            with gr.Tab("引文篮", id="basket-tab"):
+                basket_view = gr.Markdown(render_basket([]), elem_id="basket")
+                chosen = gr.Dropdown([], label="选择一条引文", elem_id="basket-choice")
+                with gr.Row():
+                    up = gr.Button("上移", elem_id="basket-up")
+                    down = gr.Button("下移", elem_id="basket-down")
+                    drop = gr.Button("删除", elem_id="basket-remove")
+                with gr.Row():
+                    export_md = gr.DownloadButton("导出 .md", elem_id="export-md")
+                    export_docx = gr.DownloadButton("导出 .docx", elem_id="export-docx")
+            with gr.Tab("管理", id="admin-tab"):
+                locked = admin_password() is not None
+                with gr.Row(visible=locked):
+                    secret = gr.Textbox(type="password", label="管理员密码", elem_id="admin-password")
+                    enter = gr.Button("进入管理", elem_id="admin-unlock")
+                with gr.Column(visible=not locked) as panel:
+                    status = gr.Markdown(render_status(index_status(settings)) if not locked else "", elem_id="status")
+                    files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".docx"],
+                                    label="上传工作总结（.txt / .md / .docx，单个不超过 20 MB）", elem_id="upload")
+                    overwrite = gr.Checkbox(label="覆盖同名文件", value=False, elem_id="overwrite")
+                    with gr.Row():
+                        save = gr.Button("上传到文档库", elem_id="save-upload")
+                        rebuild_button = gr.Button("重建索引", variant="primary", elem_id="rebuild")
+                    admin_log = gr.Markdown(elem_id="admin-log")
+
+        private = {"api_visibility": "private"}
+        for trigger in (question.submit, ask.click):
+            trigger(respond, [question, chatbot, k, documents, articles, topic],
+                    [question, chatbot, effective, sources, hits_state, topic], **private)
+        sources.change(pick_source, [sources, hits_state], quote, **private)
+        copy.click(None, quote, quote, js=COPY_JS, **private)
+        add.click(add_to_basket, [sources, hits_state, basket], [basket, basket_view, chosen], **private)
+        view.click(view_source, [sources, hits_state], [viewer, tabs], **private).then(None, js=SCROLL_JS)
+        documents.change(refresh_filters, documents, articles, **private)
+        up.click(lambda b, c: move(b, c, -1), [basket, chosen], [basket, basket_view, chosen], **private)
+        down.click(lambda b, c: move(b, c, 1), [basket, chosen], [basket, basket_view, chosen], **private)
+        drop.click(remove, [basket, chosen], [basket, basket_view, chosen], **private)
+        export_md.click(lambda b: export(b, "md"), basket, export_md, **private)
+        export_docx.click(lambda b: export(b, "docx"), basket, export_docx, **private)
+        enter.click(unlock, secret, [panel, status, password], **private)
+        save.click(upload, [files, overwrite, password], [admin_log, status], concurrency_id="admin", **private)
+        rebuild_button.click(rebuild, password, [admin_log, status], concurrency_id="admin",
+                             concurrency_limit=1, **private)
         gr.api(search, api_name="search")
     return app
+
+
+def _hit_for(label: str | None, hits: list[dict]) -> dict | None:
+    match = re.match(r"\[(\d+)\]", label or "")
+    number = int(match.group(1)) if match else 0
+    return hits[number - 1] if 0 < number <= len(hits) else None
+
+
+def _basket_choices(basket: list[dict]) -> list[str]:
+    return [f"{n}. {item['quote'][:40]}…" for n, item in enumerate(basket, 1)]
 
 
 def prepare(settings: Settings, log=print) -> Searcher:
@@ -120,6 +382,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     app = build_app(searcher)
     app.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, show_error=True, footer_links=["api"],
-        theme=gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["monospace"]), css=CSS,
+        max_file_size="20mb", theme=gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["monospace"]), css=CSS,
     )
     return 0

@@ -21,6 +21,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_for_port(process: subprocess.Popen, port: int, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {process.stderr.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail("server did not start")
+
+
 @pytest.fixture(scope="module")
 def server(seed_index):
     """`python -m app serve` on a free loopback port, as a user starts it."""
@@ -30,17 +43,8 @@ def server(seed_index):
         cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {process.stderr.read()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    yield url
+    wait_for_port(process, port)
+    yield f"http://127.0.0.1:{port}/"
     process.terminate()
     process.wait(timeout=30)
 

@@ -1,0 +1,90 @@
+"""Administration: index status, safe uploads into seeds/, the admin password.
+
+Uploads are the one place where users write files on the server, so every name is reduced to
+a plain file name inside `seeds/`, only summary formats and sizes are accepted, and an existing
+document is only replaced when the administrator confirms it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from .config import Settings
+from .documents import SUPPORTED_SUFFIXES
+from .index import current_name, is_stale, load_manifest
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_NAME_CHARS = 120
+PASSWORD_VARIABLE = "QA_ADMIN_PASSWORD"
+
+
+class UploadRejected(ValueError):
+    """An upload that was not stored; the message says why, in Chinese."""
+
+
+def admin_password() -> str | None:
+    return os.environ.get(PASSWORD_VARIABLE) or None
+
+
+def password_ok(given: str | None) -> bool:
+    """True when no password is configured, or `given` is it (compared in constant time)."""
+    expected = admin_password()
+    return expected is None or hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+def safe_name(original: str) -> str:
+    """A plain file name for `seeds/`: no folders, no control or reserved characters."""
+    name = unicodedata.normalize("NFC", re.split(r"[\\/]", original or "")[-1])
+    name = re.sub(r'[\x00-\x1f\x7f<>:"|?*]', "", name).strip().lstrip(".").strip()
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UploadRejected(f"{original}：只接受 .txt、.md、.docx 文件")
+    stem = re.sub(r"\s+", " ", stem)[:MAX_NAME_CHARS].strip()
+    if not stem:
+        raise UploadRejected(f"{original}：文件名无效")
+    return stem + suffix.lower()
+
+
+def store_upload(seeds: Path, uploaded: Path, original: str, overwrite: bool = False) -> str:
+    """Copy an uploaded file into `seeds/` under a safe name; returns the name it got."""
+    name = safe_name(original)
+    size = uploaded.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise UploadRejected(f"{original}：文件太大（{size / 1048576:.1f} MB，上限 {MAX_UPLOAD_BYTES // 1048576} MB）")
+    if size == 0:
+        raise UploadRejected(f"{original}：文件是空的")
+    target = (seeds / name).resolve()
+    if target.parent != seeds.resolve():
+        raise UploadRejected(f"{original}：文件名无效")
+    if target.exists() and not overwrite:
+        raise UploadRejected(f"{name} 已存在：如需替换，请勾选“覆盖同名文件”后再上传")
+    seeds.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".upload-", dir=seeds)
+    os.close(handle)
+    try:
+        shutil.copyfile(uploaded, temporary)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return name
+
+
+def index_status(settings: Settings) -> dict:
+    """What an administrator wants to know about the served index."""
+    manifest = load_manifest(settings.index)
+    stale, reason = is_stale(settings.seeds, settings.index, settings.model)
+    if manifest is None:
+        return {"generation": None, "documents": 0, "chunks": 0, "model": "", "built": "",
+                "stale": True, "reason": reason, "skipped": []}
+    return {
+        "generation": current_name(settings.index), "documents": len(manifest["documents"]),
+        "chunks": manifest["chunks"], "model": manifest["model"]["name"], "built": manifest["created"],
+        "stale": stale, "reason": reason, "skipped": manifest.get("skipped", []),
+    }

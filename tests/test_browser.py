@@ -1,0 +1,165 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright, as staff would use it.
+
+Screenshots are saved in tests/screenshots/ (git-ignored) so a person can look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.config import PROJECT_ROOT
+
+from .test_ui import free_port, wait_for_port
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = PROJECT_ROOT / "tests" / "screenshots"
+PASSWORD = "test-admin-口令"
+NEW_SUMMARY = "急诊科年度工作总结\n\n一、院前急救\n\n全年救护车出车一千二百次，平均出车时间缩短到三分钟以内，院前急救网络覆盖全县各乡镇。\n"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make test installs it)")
+
+
+@pytest.fixture(scope="module")
+def app_url(seed_index, tmp_path_factory):
+    """The app on a copy of the seeds and of their index, with an admin password."""
+    work = tmp_path_factory.mktemp("browser")
+    shutil.copytree(seed_index.seeds, work / "seeds")
+    shutil.copytree(seed_index.index, work / "index")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--index", str(work / "index"),
+         "--seeds", str(work / "seeds")],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "QA_ADMIN_PASSWORD": PASSWORD, "PYTHONIOENCODING": "utf-8"},
+    )
+    wait_for_port(process, port)
+    yield f"http://127.0.0.1:{port}/", work
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 950}, accept_downloads=True, locale="zh-CN")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url[0].rstrip("/"))
+    page = context.new_page()
+    page.goto(app_url[0])
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    yield page
+    context.close()
+
+
+def ask(page, question: str, typed: bool = True):
+    box = page.locator("#question textarea")
+    box.click()
+    if typed:
+        box.press_sequentially(question, delay=5)
+    else:
+        page.keyboard.insert_text(question)  # how an IME commits composed CJK text
+    box.press("Enter")
+    count = page.locator("#chat .message-row").count()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat .message-row').length >= n + 2", arg=count, timeout=60_000)
+    page.wait_for_timeout(500)
+    return page.locator("#chat .message-row").last.inner_text()
+
+
+def test_chinese_question_by_enter_shows_cited_answer(page):
+    began = time.perf_counter()
+    reply = ask(page, "医院怎样让职工了解每月的开支情况？", typed=False)
+    seconds = time.perf_counter() - began
+    page.screenshot(path=str(SHOTS / "01-answer.png"))
+    assert "回答" in reply and "[1]" in reply
+    assert "院务公开" in reply and "001_824a9c74254aab94.txt" in reply and "行" in reply
+    print(f"time to first answer in the browser: {seconds:.2f} s")
+
+
+def test_open_source_copy_quote_basket_and_docx(page):
+    ask(page, "how did hospitals handle 院务公开?")
+    first = page.locator("#sources label").first
+    first.click()
+    quote = page.locator("#quote textarea")
+    page.wait_for_function("() => document.querySelector('#quote textarea').value.startsWith('“')")
+    assert "第" in quote.input_value() and ".txt" in quote.input_value()
+
+    page.locator("#copy").click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("navigator.clipboard.readText()") == quote.input_value()
+
+    page.locator("#view").click()
+    page.wait_for_selector("#viewer .hl", timeout=10_000)
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(SHOTS / "02-source-viewer.png"))
+    assert "院务公开" in page.locator("#viewer .hl").first.inner_text() or page.locator("#viewer .hl").count() > 0
+
+    page.get_by_role("tab", name="问答").click()
+    page.locator("#add").click()
+    page.locator("#sources label").nth(1).click()
+    page.wait_for_timeout(300)
+    page.locator("#add").click()
+    page.get_by_role("tab", name="引文篮").click()
+    page.wait_for_timeout(500)
+    assert page.locator("#basket li").count() == 2
+    page.screenshot(path=str(SHOTS / "03-basket.png"))
+    with page.expect_download() as download:
+        page.locator("#export-docx").click()
+    saved = Path(download.value.path())
+    from docx import Document as WordDocument
+
+    paragraphs = [p.text for p in WordDocument(saved).paragraphs]
+    assert paragraphs[0] == "引文" and len(paragraphs) == 3 and paragraphs[1].startswith("“")
+
+
+def test_follow_up_reuses_topic_and_nonsense_gets_a_plain_refusal(page):
+    ask(page, "医院如何推行院务公开")
+    ask(page, "那护理方面呢？")
+    assert "追问" in page.locator("#effective").inner_text()
+    reply = ask(page, "明天的天气预报怎么样")
+    page.screenshot(path=str(SHOTS / "04-follow-up-and-refusal.png"))
+    assert "没有找到可靠的段落" in reply
+
+
+def test_admin_uploads_a_summary_and_finds_it_after_rebuild(page, app_url):
+    page.get_by_role("tab", name="管理").click()
+    page.locator("#admin-password input").fill("wrong")
+    page.locator("#admin-unlock").click()
+    page.wait_for_timeout(500)
+    assert not page.locator("#rebuild").is_visible()
+    page.locator("#admin-password input").fill(PASSWORD)
+    page.locator("#admin-unlock").click()
+    page.wait_for_selector("#rebuild", state="visible")
+    upload = app_url[1] / "急诊科总结.txt"
+    page.locator("#upload input[type=file]").set_input_files(
+        files=[{"name": "急诊科总结.txt", "mimeType": "text/plain", "buffer": NEW_SUMMARY.encode()}])
+    page.wait_for_timeout(1000)
+    page.locator("#save-upload").click()
+    page.wait_for_function("() => document.querySelector('#admin-log').innerText.includes('已保存')", timeout=20_000)
+    assert (app_url[1] / "seeds" / "急诊科总结.txt").read_text("utf-8") == NEW_SUMMARY
+    assert not upload.exists()
+    page.locator("#rebuild").click()
+    page.wait_for_function("() => document.querySelector('#admin-log').innerText.includes('重建完成')", timeout=120_000)
+    page.screenshot(path=str(SHOTS / "05-admin-rebuilt.png"))
+    page.get_by_role("tab", name="问答").click()
+    reply = ask(page, "救护车平均出车时间")
+    assert "急诊科总结.txt" in reply
