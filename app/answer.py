@@ -27,7 +27,7 @@ class AnswerSentence:
 def citation(hit: Hit) -> str:
     """《article》heading，file 第a–b行 — how a quote is attributed in a draft."""
     article = hit.section[0] if hit.section else hit.title
-    heading = hit.section[-1] if len(hit.section) > 1 else ""
+    heading = hit.section[-1].rstrip("。；;，,") if len(hit.section) > 1 else ""
     lines = f"第{hit.line_start}行" if hit.line_start == hit.line_end else f"第{hit.line_start}–{hit.line_end}行"
     return f"《{article}》{heading}，{hit.doc} {lines}"
 

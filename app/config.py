@@ -20,8 +20,8 @@ class FusionWeights:
     lexical_zh: float = 0.5  # weight of BM25 for an all-Chinese question
     lexical_en: float = 0.7  # weight of BM25 over dictionary translations for an English one
     translation_weight: float = 0.7  # a translated term counts this much of a question term
-    abstain_dense: float = 0.80  # abstain when the best cosine is below this …
-    abstain_lexical: float = 3.0  # … and the best BM25 score is below this
+    abstain_known: float = 0.55  # abstain when the corpus knows fewer of the question's words …
+    abstain_covered: float = 0.15  # … or the best passage holds fewer of them than this
 
 
 @dataclass(frozen=True)

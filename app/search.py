@@ -23,12 +23,14 @@ from .config import Settings
 from .documents import Document, load
 from .index import Generation, IndexCorrupt, current_name, load_generation
 from .model import Embedder
+from .translate import english_words
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 DENSE_CANDIDATES = 100
 SIGNALS = ("hybrid", "dense", "lexical")
+ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
 class EmptyQuestion(ValueError):
@@ -99,6 +101,18 @@ class QueryPlan:
     cjk_share: float
     terms: dict[str, float]  # lexical term -> weight
     expansions: tuple[str, ...]
+    # One entry per content word of the question: the Chinese terms that stand for it in the
+    # corpus (the word itself, or an English word's translations); empty when the corpus has none.
+    units: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def known_share(self) -> float:
+        """Share of the question's content words the corpus knows at all."""
+        return sum(bool(u) for u in self.units) / len(self.units) if self.units else 0.0
+
+    def covered_share(self, text: str) -> float:
+        """Share of the question's content words that a passage contains."""
+        return sum(any(t in text for t in u) for u in self.units) / len(self.units) if self.units else 0.0
 
     @property
     def expanded_query(self) -> str:
@@ -179,7 +193,11 @@ class Searcher:
             terms[term] = weight * self.fusion.translation_weight
             for bigram in lexical.terms(term):  # the translation's own sub-terms, weaker
                 terms.setdefault(bigram, weight * self.fusion.translation_weight * 0.5)
-        return QueryPlan(text, cjk_share(text), terms, tuple(expansions))
+        vocabulary = generation.lexical.vocabulary
+        units = [(word,) if word in vocabulary else () for word in lexical.words(ENGLISH.sub(" ", text))]
+        units += [tuple(t for t, _ in generation.translations.translate(word))
+                  for word in english_words(text) if word not in lexical.STOP_WORDS]
+        return QueryPlan(text, cjk_share(text), terms, tuple(expansions), tuple(units))
 
     def search(
         self, question: str, k: int = 5, signals: str = "hybrid",
@@ -206,8 +224,10 @@ class Searcher:
             fused = fuse(dense, lexical_scores, self.lexical_weight(plan))
         if documents or articles:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
-        abstained = signals == "hybrid" and self._should_abstain(plan, dense, lexical_scores)
-        hits = [] if abstained else self._hits(generation, fused, k)
+        hits = self._hits(generation, fused, k)
+        abstained = signals == "hybrid" and self._should_abstain(plan, hits)
+        if abstained:
+            hits = []
         terms = tuple(t for t in plan.terms if not t.startswith("§"))
         return SearchResult(question=text, expanded_query=plan.expanded_query, hits=hits,
                             abstained=abstained, terms=terms)
@@ -236,12 +256,13 @@ class Searcher:
         translated = self.fusion.lexical_en * (1 - plan.cjk_share) * bool(plan.expansions)
         return own + translated
 
-    def _should_abstain(self, plan: QueryPlan, dense: np.ndarray, lexical_scores: np.ndarray) -> bool:
-        """No reliable passage: the closest passage is far, and no rare term of the question
-        (nor of its translation) occurs in the corpus."""
-        top_dense = float(dense.max()) if dense.size else 0.0
-        top_lexical = float(lexical_scores.max()) if lexical_scores.size else 0.0
-        return top_dense < self.fusion.abstain_dense and top_lexical < self.fusion.abstain_lexical
+    def _should_abstain(self, plan: QueryPlan, hits: list[Hit]) -> bool:
+        """No reliable passage: the corpus does not know most of the question's words, or the
+        best passage contains almost none of them. (Dense similarity alone cannot tell: e5
+        scores "天气预报" as close to these documents as a real question.)"""
+        if plan.known_share < self.fusion.abstain_known:
+            return True
+        return not hits or plan.covered_share(hits[0].text) < self.fusion.abstain_covered
 
     @staticmethod
     def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:

@@ -139,7 +139,7 @@ def export_basket(basket: list[dict], kind: str) -> str:
 
 
 def render_status(status: dict) -> str:
-    state = "⚠️ 需要重建" if status["stale"] else "✅ 最新"
+    state = "需要重建" if status["stale"] else "最新"
     skipped = "".join(f"\n- {inert(s['file'])}：{inert(s['reason'])}" for s in status["skipped"])
     return (f"**索引状态**：{state}（{inert(status['reason'])}）\n\n"
             f"- 文档：{status['documents']}　段落：{status['chunks']}\n- 模型：{inert(status['model'])}\n"
@@ -190,7 +190,7 @@ def build_app(searcher: Searcher):
         basket = list(basket or [])
         if hit and all(item["quote"] != hit["quote"] for item in basket):
             basket.append({"quote": hit["quote"], "doc": hit["doc"]})
-        return basket, render_basket(basket), gr.update(choices=_basket_choices(basket))
+        return basket_changed(basket)
 
     def view_source(label, hits):
         hit = _hit_for(label, hits)
@@ -200,24 +200,25 @@ def build_app(searcher: Searcher):
 
     def move(basket, chosen, step):
         basket = list(basket or [])
-        if chosen:
+        if chosen in _basket_choices(basket):
             i = _basket_choices(basket).index(chosen)
             j = i + step
             if 0 <= j < len(basket):
                 basket[i], basket[j] = basket[j], basket[i]
                 chosen = _basket_choices(basket)[j]
-        return basket, render_basket(basket), gr.update(choices=_basket_choices(basket), value=chosen)
+        return basket_changed(basket, chosen)
 
     def remove(basket, chosen):
         basket = list(basket or [])
-        if chosen:
+        if chosen in _basket_choices(basket):
             del basket[_basket_choices(basket).index(chosen)]
-        return basket, render_basket(basket), gr.update(choices=_basket_choices(basket), value=None)
+        return basket_changed(basket)
 
-    def export(basket, kind):
-        if not basket:
-            raise gr.Error("引文篮是空的，没有可导出的内容。")
-        return export_basket(basket, kind)
+    def basket_changed(basket, chosen=None):
+        """Re-render the basket and prepare both downloads, so one click saves the file."""
+        files = [export_basket(basket, kind) if basket else None for kind in ("md", "docx")]
+        return (basket, render_basket(basket), gr.update(choices=_basket_choices(basket), value=chosen),
+                *files)
 
     def refresh_filters(documents):
         catalogue = searcher.catalogue()
@@ -236,9 +237,9 @@ def build_app(searcher: Searcher):
         for file in files or []:
             path = Path(file if isinstance(file, str) else file.name)
             try:
-                messages.append(f"- ✅ 已保存 {inert(store_upload(settings.seeds, path, path.name, overwrite))}")
+                messages.append(f"- 已保存：{inert(store_upload(settings.seeds, path, path.name, overwrite))}")
             except UploadRejected as problem:
-                messages.append(f"- ❌ {inert(str(problem))}")
+                messages.append(f"- 未保存：{inert(str(problem))}")
         return "\n".join(messages) or "请先选择要上传的文件。", render_status(index_status(settings))
 
     def rebuild(password, progress=gr.Progress()):
@@ -255,14 +256,14 @@ def build_app(searcher: Searcher):
             result = build(settings.seeds, settings.index, settings.model, progress=report,
                            embedder=searcher.embedder)
         except IndexProblem as problem:
-            return f"❌ {inert(str(problem))}", render_status(index_status(settings))
+            return f"重建失败：{inert(str(problem))}", render_status(index_status(settings))
         searcher.generation  # switch to the new generation now, not on the next question
-        lines = [f"✅ 重建完成：{result.documents} 个文档，{result.chunks} 个段落，新计算 {result.embedded_chunks} 个，"
+        lines = [f"重建完成：{result.documents} 个文档，{result.chunks} 个段落，新计算 {result.embedded_chunks} 个，"
                  f"用时 {result.seconds:.1f} 秒。"]
         for label, names in (("新增", result.added), ("修改", result.changed), ("删除", result.removed)):
             if names:
                 lines.append(f"- {label}：{inert('、'.join(names))}")
-        lines += [f"- ❌ {inert(s['file'])}：{inert(s['reason'])}" for s in result.skipped]
+        lines += [f"- 未能索引 {inert(s['file'])}：{inert(s['reason'])}" for s in result.skipped]
         return "\n".join(lines), render_status(index_status(settings))
 
     catalogue = searcher.catalogue()
@@ -331,14 +332,13 @@ def build_app(searcher: Searcher):
                     [question, chatbot, effective, sources, hits_state, topic], **private)
         sources.change(pick_source, [sources, hits_state], quote, **private)
         copy.click(None, quote, quote, js=COPY_JS, **private)
-        add.click(add_to_basket, [sources, hits_state, basket], [basket, basket_view, chosen], **private)
+        basket_outputs = [basket, basket_view, chosen, export_md, export_docx]
+        add.click(add_to_basket, [sources, hits_state, basket], basket_outputs, **private)
         view.click(view_source, [sources, hits_state], [viewer, tabs], **private).then(None, js=SCROLL_JS)
         documents.change(refresh_filters, documents, articles, **private)
-        up.click(lambda b, c: move(b, c, -1), [basket, chosen], [basket, basket_view, chosen], **private)
-        down.click(lambda b, c: move(b, c, 1), [basket, chosen], [basket, basket_view, chosen], **private)
-        drop.click(remove, [basket, chosen], [basket, basket_view, chosen], **private)
-        export_md.click(lambda b: export(b, "md"), basket, export_md, **private)
-        export_docx.click(lambda b: export(b, "docx"), basket, export_docx, **private)
+        up.click(lambda b, c: move(b, c, -1), [basket, chosen], basket_outputs, **private)
+        down.click(lambda b, c: move(b, c, 1), [basket, chosen], basket_outputs, **private)
+        drop.click(remove, [basket, chosen], basket_outputs, **private)
         enter.click(unlock, secret, [panel, status, password], **private)
         save.click(upload, [files, overwrite, password], [admin_log, status], concurrency_id="admin", **private)
         rebuild_button.click(rebuild, password, [admin_log, status], concurrency_id="admin",

@@ -77,8 +77,8 @@ def ask(page, question: str, typed: bool = True):
         box.press_sequentially(question, delay=5)
     else:
         page.keyboard.insert_text(question)  # how an IME commits composed CJK text
-    box.press("Enter")
     count = page.locator("#chat .message-row").count()
+    box.press("Enter")
     page.wait_for_function(
         "n => document.querySelectorAll('#chat .message-row').length >= n + 2", arg=count, timeout=60_000)
     page.wait_for_timeout(500)
