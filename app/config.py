@@ -17,9 +17,10 @@ def _default_model_dir() -> Path:
 class FusionWeights:
     """Weights of the hybrid search, tuned on bench/eval (see docs/RETRIEVAL.md)."""
 
-    lexical_zh: float = 0.5  # weight of BM25 for an all-Chinese question
-    lexical_en: float = 0.7  # weight of BM25 over dictionary translations for an English one
-    translation_weight: float = 0.7  # a translated term counts this much of a question term
+    lexical_zh: float = 0.7  # weight of BM25 for an all-Chinese question
+    lexical_en: float = 0.3  # weight of BM25 over dictionary translations for an English one
+    translation_weight: float = 1.0  # a translated term counts this much of a question term
+    dense_width: float = 0.10  # cosines this far below the best one count as no dense evidence
     abstain_known: float = 0.55  # abstain when the corpus knows fewer of the question's words …
     abstain_covered: float = 0.15  # … or the best passage holds fewer of them than this
 

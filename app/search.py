@@ -31,6 +31,7 @@ MAX_QUESTION_CHARS = 1000
 DENSE_CANDIDATES = 100
 SIGNALS = ("hybrid", "dense", "lexical")
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
+ABSTAIN_DEPTH = 3  # passages whose word coverage can vouch for an answer
 
 
 class EmptyQuestion(ValueError):
@@ -119,16 +120,14 @@ class QueryPlan:
         return " ".join((self.text,) + self.expansions) if self.expansions else self.text
 
 
-def fuse(dense: np.ndarray, lexical_scores: np.ndarray, lexical_weight: float) -> np.ndarray:
+def fuse(dense: np.ndarray, lexical_scores: np.ndarray, lexical_weight: float, dense_width: float) -> np.ndarray:
     """Convex combination of dense and BM25 scores, each scaled to [0, 1] for this query.
 
-    Dense cosines of e5 are compressed (0.75–0.9), so they are stretched between the median
-    of the FAISS candidates and the best one; BM25 is divided by its best score.
+    Dense cosines of e5 are compressed (0.75–0.9), so they are stretched over a fixed window
+    `dense_width` below the best one; BM25 is divided by its best score.
     """
-    candidates = dense[dense > 0]
-    floor = float(np.percentile(candidates, 50)) if candidates.size else 0.0
     top = float(dense.max()) if dense.size else 0.0
-    dense_part = np.clip((dense - floor) / (top - floor), 0, None) if top > floor else dense
+    dense_part = np.clip((dense - (top - dense_width)) / dense_width, 0, None)
     top_lexical = float(lexical_scores.max()) if lexical_scores.size else 0.0
     lexical_part = lexical_scores / top_lexical if top_lexical > 0 else lexical_scores
     return (1 - lexical_weight) * dense_part + lexical_weight * lexical_part
@@ -221,7 +220,7 @@ class Searcher:
         elif signals == "lexical":
             fused = lexical_scores
         else:
-            fused = fuse(dense, lexical_scores, self.lexical_weight(plan))
+            fused = fuse(dense, lexical_scores, self.lexical_weight(plan), self.fusion.dense_width)
         if documents or articles:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
         hits = self._hits(generation, fused, k)
@@ -258,11 +257,12 @@ class Searcher:
 
     def _should_abstain(self, plan: QueryPlan, hits: list[Hit]) -> bool:
         """No reliable passage: the corpus does not know most of the question's words, or the
-        best passage contains almost none of them. (Dense similarity alone cannot tell: e5
+        best passages contain almost none of them. (Dense similarity alone cannot tell: e5
         scores "天气预报" as close to these documents as a real question.)"""
         if plan.known_share < self.fusion.abstain_known:
             return True
-        return not hits or plan.covered_share(hits[0].text) < self.fusion.abstain_covered
+        coverage = max((plan.covered_share(hit.text) for hit in hits[:ABSTAIN_DEPTH]), default=0.0)
+        return coverage < self.fusion.abstain_covered
 
     @staticmethod
     def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:

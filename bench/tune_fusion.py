@@ -26,12 +26,12 @@ from app.evaluate import read_questions  # noqa: E402
 from app.search import Searcher, cjk_share, fuse  # noqa: E402
 
 
-def ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight):
+def ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight, dense_width):
     generation = searcher.generation
     out = []
     for question, plan, dense, own, translated, relevant in cached:
         weight = lexical_zh * plan.cjk_share + lexical_en * (1 - plan.cjk_share) * bool(plan.expansions)
-        fused = fuse(dense, own + translation_weight * translated, weight)
+        fused = fuse(dense, own + translation_weight * translated, weight, dense_width)
         rank = None
         seen = set()
         position = 0
@@ -70,19 +70,20 @@ def main() -> int:
         cached.append((question, plan, dense, own, translated, relevant))
     rows = []
     grid = np.round(np.arange(0.0, 1.01, 0.1), 2)
-    for lexical_zh, lexical_en, translation_weight in itertools.product(grid, grid, (0.3, 0.5, 0.7, 1.0)):
-        ranks = ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight)
+    for lexical_zh, lexical_en, translation_weight, width in itertools.product(
+            grid, grid, (0.5, 0.7, 1.0), (0.03, 0.05, 0.1, 0.2)):
+        ranks = ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight, width)
         metrics = {}
         for lang in ("zh", "en", "mixed", "all"):
             selected = [r for l, r in ranks if lang in (l, "all")]
             metrics[lang] = (np.mean([r is not None and r <= 5 for r in selected]),
                              np.mean([1 / r if r else 0 for r in selected]))
-        rows.append((metrics["all"][1], lexical_zh, lexical_en, translation_weight, metrics))
+        rows.append((metrics["all"][1], lexical_zh, lexical_en, translation_weight, width, metrics))
     rows.sort(key=lambda r: -r[0])
-    print("lexical_zh lexical_en translation | hit@5 zh  en  mixed all | MRR@10 all")
-    for mrr, zh, en, tw, m in rows[:15]:
-        print(f"{zh:10.1f} {en:10.1f} {tw:11.1f} | {m['zh'][0]:.3f} {m['en'][0]:.3f} {m['mixed'][0]:.3f} "
-              f"{m['all'][0]:.3f} | {mrr:.3f}")
+    print("lexical_zh lexical_en translation dense_width | hit@5 zh  en  mixed all | MRR@10 all")
+    for mrr, zh, en, tw, width, m in rows[:15]:
+        print(f"{zh:10.1f} {en:10.1f} {tw:11.1f} {width:11.2f} | {m['zh'][0]:.3f} {m['en'][0]:.3f} "
+              f"{m['mixed'][0]:.3f} {m['all'][0]:.3f} | {mrr:.3f}")
     return 0
 
 

@@ -86,3 +86,30 @@ def test_near_duplicate_copies_collapse_into_one_hit_with_also_in(searcher):
              "003_f010cc3f28f611c8.txt": "001_824a9c74254aab94.txt"}[top.doc]
     assert top.also_in[0]["doc"] == other
     assert all("药费减免" not in h.text for h in hits[1:])
+
+
+def test_english_question_is_expanded_and_reaches_the_ambulance_passage(searcher):
+    result = searcher.search("When did the hospital buy an ambulance?", 5)
+    assert "救护车" in result.expanded_query
+    assert any("购进救护车一辆" in h.text for h in result.hits[:3])
+
+
+@pytest.mark.parametrize("question", ["明天的天气预报怎么样", "你好", "How do I bake sourdough bread?",
+                                      "The quick brown fox jumps over the lazy dog", "红烧肉怎么做", "hello 你好 早上好"])
+def test_off_topic_questions_abstain(searcher, question):
+    result = searcher.search(question, 5)
+    assert result.abstained and result.hits == []
+
+
+def test_no_question_of_the_evaluation_set_abstains_and_fusion_beats_each_signal(searcher):
+    from app.config import PROJECT_ROOT
+    from app.evaluate import evaluate, read_questions
+
+    questions = read_questions(PROJECT_ROOT / "bench" / "eval" / "seeds_questions.jsonl")
+    assert len(questions) >= 90
+    metrics = evaluate(searcher, questions)["metrics"]
+    for lang in ("zh", "en", "mixed"):
+        assert metrics["hybrid"][lang]["abstained"] == 0
+        assert metrics["hybrid"][lang]["mrr@10"] > metrics["dense"][lang]["mrr@10"]
+        assert metrics["hybrid"][lang]["mrr@10"] > metrics["lexical"][lang]["mrr@10"]
+    assert metrics["hybrid"]["all"]["hit@5"] >= 0.9
