@@ -85,7 +85,7 @@ def _title_of(document: Document) -> str:
     text, _ = _strip_markdown(first)
     if ARTICLE_HEADING.search(text):
         return ARTICLE_HEADING.sub("", text).strip() or text
-    if _is_heading_shaped(text) and not re.search(r"[。，,；;]", text):
+    if _is_heading_shaped(text) and not re.search(r"[。，,；;]", text) and not marker_type(text):
         return text
     return document.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
@@ -253,8 +253,10 @@ def _merge_small(pieces: list[_Piece]) -> list[_Piece]:
 def chunk_document(document: Document) -> list[Chunk]:
     """The chunks of one document, in reading order."""
     title = _title_of(document)
+    # A file that is nothing but headings (an outline) is its own content: index its lines.
+    sections = _sections(_classify(document, title)) or [((), list(document.paragraphs))]
     pieces = []
-    for section, paragraphs in _sections(_classify(document, title)):
+    for section, paragraphs in sections:
         pieces.extend(_pack(section, paragraphs))
     chunks = []
     for piece in _merge_small(pieces):

@@ -73,3 +73,20 @@ def test_heading_path_is_embedded_but_not_quoted(seed_chunks):
     chunk = next(c for c in all_chunks(seed_chunks) if "我们坚持院务公开制度" in c.text)
     assert chunk.indexed_text.startswith("医院工会工作总结 › 五、实行院务公开制度")
     assert not chunk.text.startswith("五、实行院务公开制度")
+
+
+def test_a_file_without_headings_is_chunked_by_length(tmp_path):
+    sentence = "医院坚持以病人为中心，不断改进服务流程，提高群众满意度。"
+    (tmp_path / "plain.txt").write_text("\n\n".join(sentence * 4 for _ in range(6)), "utf-8")
+    chunks = chunk_document(load(tmp_path / "plain.txt", tmp_path))
+    assert len(chunks) >= 2 and all(c.section == () for c in chunks)
+    assert all(len(c.text) <= HARD_MAX for c in chunks)
+    assert chunks[0].title == "plain"
+
+
+def test_a_file_of_only_headings_keeps_its_outline_as_content(tmp_path):
+    outline = "一、加强医疗质量管理\n二、推行院务公开\n三、做好职工体检\n四、开展文体活动\n"
+    (tmp_path / "outline.txt").write_text(outline, "utf-8")
+    chunks = chunk_document(load(tmp_path / "outline.txt", tmp_path))
+    assert len(chunks) == 1
+    assert chunks[0].text == outline.strip() and (chunks[0].line_start, chunks[0].line_end) == (1, 4)

@@ -139,3 +139,26 @@ def test_docx_is_indexed_and_broken_files_are_reported(corpus, tmp_path, model_d
     searcher = Searcher(Settings(seeds=corpus, index=tmp_path / "index", model=model_dir), embedder=embedder)
     hit = searcher.search("胸痛中心绿色通道", 1).hits[0]
     assert hit.doc == "急诊科.docx" and hit.section == ("急诊科年度工作总结", "二、院内抢救")
+
+
+def test_search_keeps_answering_during_a_rebuild_and_then_sees_it(corpus, tmp_path, model_dir, embedder):
+    import threading
+
+    index = tmp_path / "index"
+    build(corpus, index, model_dir, embedder=embedder)
+    searcher = Searcher(Settings(seeds=corpus, index=index, model=model_dir), embedder=embedder)
+    for number in range(20):
+        (corpus / f"new-{number}.txt").write_text(
+            f"第{number}份急诊总结\n\n" + "".join(f"急诊科第{i}次演练救护车调度，出车时间缩短。" for i in range(25)), "utf-8")
+    errors = []
+    builder = threading.Thread(target=lambda: build(corpus, index, model_dir, embedder=embedder))
+    builder.start()
+    answered = 0
+    while builder.is_alive():
+        try:
+            answered += bool(searcher.search("院务公开制度", 3).hits)
+        except Exception as error:  # noqa: BLE001 - any failure during the rebuild is the finding
+            errors.append(error)
+    builder.join()
+    assert errors == [] and answered > 0
+    assert searcher.search("急诊科演练救护车调度", 1).hits[0].doc.startswith("new-")

@@ -76,3 +76,9 @@ def test_passage_text_renders_inert():
 
 def test_no_hits_says_so_plainly():
     assert render_answer(SearchResult(question="天气预报", expanded_query="天气预报")) == NO_ANSWER
+
+
+def test_search_endpoint_returns_nothing_for_an_off_topic_question(server):
+    from gradio_client import Client
+
+    assert Client(server, verbose=False).predict("明天的天气预报怎么样", 5, api_name="/search") == []
