@@ -38,7 +38,7 @@ from .chunks import CHUNKING_VERSION, Chunk, chunk_document
 from .documents import SkippedFile, discover, load
 from .model import Embedder, model_identity
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 KEEP_GENERATIONS = 2
 EMBED_BATCH = 32
 

@@ -195,7 +195,8 @@ class Searcher:
         vocabulary = generation.lexical.vocabulary
         units = [(word,) if word in vocabulary else () for word in lexical.words(ENGLISH.sub(" ", text))]
         units += [tuple(t for t, _ in generation.translations.translate(word))
-                  for word in english_words(text) if word not in lexical.STOP_WORDS]
+                  for word in english_words(text)
+                  if word not in lexical.STOP_WORDS and generation.translations.is_translatable(word)]
         return QueryPlan(text, cjk_share(text), terms, tuple(expansions), tuple(units))
 
     def search(
@@ -256,13 +257,16 @@ class Searcher:
         return own + translated
 
     def _should_abstain(self, plan: QueryPlan, hits: list[Hit]) -> bool:
-        """No reliable passage: the corpus does not know most of the question's words, or the
-        best passages contain almost none of them. (Dense similarity alone cannot tell: e5
-        scores "天气预报" as close to these documents as a real question.)"""
-        if plan.known_share < self.fusion.abstain_known:
-            return True
+        """No reliable passage. (Dense similarity alone cannot tell: e5 scores "天气预报" as
+        close to these documents as a real question.) A Chinese question abstains when the
+        corpus does not know most of its words; an English one, whose words reach the corpus
+        only through a dictionary, only when none is known, or few are and the best passages
+        hold almost none of them."""
         coverage = max((plan.covered_share(hit.text) for hit in hits[:ABSTAIN_DEPTH]), default=0.0)
-        return coverage < self.fusion.abstain_covered
+        if plan.cjk_share >= 0.5:
+            return plan.known_share < self.fusion.abstain_known or coverage < self.fusion.abstain_covered
+        return plan.known_share == 0 or (
+            plan.known_share < self.fusion.abstain_known and coverage < self.fusion.abstain_covered_english)
 
     @staticmethod
     def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:

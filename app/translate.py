@@ -79,19 +79,27 @@ def english_words(text: str) -> list[str]:
 class Dictionary:
     """English word or phrase → Chinese corpus terms with weights in (0, 1]."""
 
-    def __init__(self, table: dict[str, list[tuple[str, float]]]):
+    def __init__(self, table: dict[str, list[tuple[str, float]]], english: frozenset[str] = frozenset()):
         self.table = table
+        self.english = english  # every English word CC-CEDICT uses: words outside it are names
+
+    def is_translatable(self, word: str) -> bool:
+        """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
+        return any(form in self.english or form in self.table for form in lemmas(word))
 
     @classmethod
     def from_cedict(cls, vocabulary: Iterable[str], source: Path | None = None) -> "Dictionary":
         """Invert CC-CEDICT, keeping only Chinese headwords found in `vocabulary`."""
         known = {term for term in vocabulary if len(term) >= 2}
         candidates: dict[str, dict[str, float]] = {}
+        english: set[str] = set()
         with gzip.open(source or cedict_path(), "rt", encoding="utf-8") as lines:
             for line in lines:
                 if line.startswith("#"):
                     continue
                 match = re.match(r"\S+ (\S+) \[[^\]]*\] /(.*)/\s*$", line)
+                if match:
+                    english.update(english_words(match.group(2)))
                 if not match or match.group(1) not in known:
                     continue
                 for gloss in match.group(2).split("/"):
@@ -100,7 +108,7 @@ class Dictionary:
             candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(terms)}
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
-        return cls(table)
+        return cls(table, frozenset(english))
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
@@ -148,13 +156,15 @@ class Dictionary:
 
     def save(self, folder: Path) -> Path:
         path = folder / "translations.json"
-        path.write_text(json.dumps(self.table, ensure_ascii=False, separators=(",", ":")), "utf-8")
+        payload = {"table": self.table, "english": sorted(self.english)}
+        path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), "utf-8")
         return path
 
     @classmethod
     def load(cls, folder: Path) -> "Dictionary":
-        table = json.loads((folder / "translations.json").read_text("utf-8"))
-        return cls({key: [tuple(pair) for pair in pairs] for key, pairs in table.items()})
+        payload = json.loads((folder / "translations.json").read_text("utf-8"))
+        table = {key: [tuple(pair) for pair in pairs] for key, pairs in payload["table"].items()}
+        return cls(table, frozenset(payload["english"]))
 
 
 def cedict_path() -> Path:
