@@ -22,8 +22,8 @@ class FusionWeights:
     translation_weight: float = 1.0  # a translated term counts this much of a question term
     dense_width: float = 0.10  # cosines this far below the best one count as no dense evidence
     abstain_known: float = 0.55  # abstain when the corpus knows fewer of the question's words …
-    abstain_covered: float = 0.15  # … or the best passages hold fewer of them than this
-    abstain_covered_english: float = 0.2  # for English questions, only both together abstain
+    abstain_covered: float = 0.3  # … and the best passages hold fewer of them than this
+    abstain_covered_english: float = 0.2  # … (this, for a question mostly in English)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .neardup import normalise
-from .search import SIGNALS, Hit, Searcher
+from .search import SIGNALS, EmptyQuestion, Hit, SearchResult, Searcher
 
 DEPTH = 10
 
@@ -89,7 +89,10 @@ def evaluate(searcher: Searcher, questions: list[Question], signals: Iterable[st
     for signal in signals:
         cells = table.setdefault(signal, {})
         for question in questions:
-            result = searcher.search(question.query, DEPTH, signals=signal)
+            try:
+                result = searcher.search(question.query, DEPTH, signals=signal)
+            except EmptyQuestion:  # a question of punctuation only: nothing to find
+                result = SearchResult(question.query, question.query)
             if not question.answerable:
                 cells.setdefault("off-topic", Tally()).add(None, result.abstained)
                 continue

@@ -257,16 +257,15 @@ class Searcher:
         return own + translated
 
     def _should_abstain(self, plan: QueryPlan, hits: list[Hit]) -> bool:
-        """No reliable passage. (Dense similarity alone cannot tell: e5 scores "天气预报" as
-        close to these documents as a real question.) A Chinese question abstains when the
-        corpus does not know most of its words; an English one, whose words reach the corpus
-        only through a dictionary, only when none is known, or few are and the best passages
-        hold almost none of them."""
+        """No reliable passage: none of the question's words is known to the corpus, or few are
+        and the best passages hold almost none of them. (Dense similarity alone cannot tell:
+        e5 scores "天气预报" as close to these documents as a real question.) English words reach
+        the corpus only through a dictionary, so English questions need less coverage."""
+        if plan.known_share == 0:
+            return True
         coverage = max((plan.covered_share(hit.text) for hit in hits[:ABSTAIN_DEPTH]), default=0.0)
-        if plan.cjk_share >= 0.5:
-            return plan.known_share < self.fusion.abstain_known or coverage < self.fusion.abstain_covered
-        return plan.known_share == 0 or (
-            plan.known_share < self.fusion.abstain_known and coverage < self.fusion.abstain_covered_english)
+        needed = self.fusion.abstain_covered if plan.cjk_share >= 0.5 else self.fusion.abstain_covered_english
+        return plan.known_share < self.fusion.abstain_known and coverage < needed
 
     @staticmethod
     def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:
