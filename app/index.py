@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from .translate import Dictionary
 from .chunks import CHUNKING_VERSION, Chunk, chunk_document
 from .documents import SkippedFile, discover, load
 from .model import Embedder, model_identity
+
+if TYPE_CHECKING:
+    import faiss
 
 MANIFEST_VERSION = 3
 KEEP_GENERATIONS = 2

@@ -17,8 +17,12 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 #: Bumped whenever the conversion itself changes, so stale caches are rebuilt.
 CONVERTER_VERSION = 1

@@ -23,15 +23,15 @@ sys.path.insert(0, str(ROOT))
 from app import lexical  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
-from app.search import Searcher, cjk_share, fuse  # noqa: E402
+from app.search import Searcher, fuse  # noqa: E402
 
 
 def ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight, dense_width):
     generation = searcher.generation
+    searcher.fusion = replace(searcher.fusion, lexical_zh=lexical_zh, lexical_en=lexical_en)
     out = []
     for question, plan, dense, own, translated, relevant in cached:
-        weight = lexical_zh * plan.cjk_share + lexical_en * (1 - plan.cjk_share) * bool(plan.expansions)
-        fused = fuse(dense, own + translation_weight * translated, weight, dense_width)
+        fused = fuse(dense, own + translation_weight * translated, searcher.lexical_weight(plan), dense_width)
         rank = None
         seen = set()
         position = 0
