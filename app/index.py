@@ -438,7 +438,11 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
     dense = faiss.IndexFlatIP(identity["dimension"])
     dense.add(vectors)
     faiss.write_index(dense, str(work / "dense.faiss"))
-    terms = [lexical.terms(_chunk_from_row(row).indexed_text) for row in rows]
+    known = _previous_terms(index_dir)
+    terms = [known.get(row["key"]) or lexical.terms(_chunk_from_row(row).indexed_text) for row in rows]
+    (work / "lexical_terms.json").write_text(json.dumps(
+        {"version": lexical.LEXICAL_VERSION, "terms": {row["key"]: t for row, t in zip(rows, terms)}},
+        ensure_ascii=False, separators=(",", ":")), "utf-8")
     lexical_index = lexical.LexicalIndex.build(terms)
     lexical_index.save(work)
     Dictionary.from_cedict(t for t in lexical_index.vocabulary if not t.startswith("§")).save(work)
@@ -468,6 +472,16 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
     _prune(index_dir, keep=name)
     progress("writing", 1, 1)
     return name
+
+
+def _previous_terms(index_dir: Path) -> dict[str, list[str]]:
+    """The served generation's jieba terms by chunk text key, so only new text is tokenised."""
+    name = current_name(index_dir)
+    try:
+        cached = json.loads((index_dir / name / "lexical_terms.json").read_text("utf-8")) if name else {}
+    except (OSError, ValueError):
+        return {}
+    return cached.get("terms", {}) if cached.get("version") == lexical.LEXICAL_VERSION else {}
 
 
 def _prune(index_dir: Path, keep: str) -> None:

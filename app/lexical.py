@@ -19,6 +19,8 @@ import numpy as np
 from scipy import sparse
 
 DATA = Path(__file__).with_name("data")
+#: Bumped whenever tokenisation changes (dictionary, stop words, bigrams), so cached terms are redone.
+LEXICAL_VERSION = 1
 K1 = 1.2
 B = 0.75
 BIGRAM_WEIGHT = 0.5  # a bigram match is weaker evidence than a whole-word match

@@ -162,3 +162,16 @@ def test_search_keeps_answering_during_a_rebuild_and_then_sees_it(corpus, tmp_pa
     builder.join()
     assert errors == [] and answered > 0
     assert searcher.search("急诊科演练救护车调度", 1).hits[0].doc.startswith("new-")
+
+
+def test_only_new_text_is_tokenised_for_the_lexical_index(corpus, tmp_path, model_dir, embedder, monkeypatch):
+    from app import lexical
+
+    index = tmp_path / "index"
+    build(corpus, index, model_dir, embedder=embedder)
+    tokenised = []
+    original = lexical.terms
+    monkeypatch.setattr(lexical, "terms", lambda text: tokenised.append(text) or original(text))
+    (corpus / "急诊.txt").write_text(NEW_SUMMARY, "utf-8")
+    build(corpus, index, model_dir, embedder=embedder)
+    assert len(tokenised) == 1 and "救护车出车一千二百次" in tokenised[0]
