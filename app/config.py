@@ -19,8 +19,8 @@ class FusionWeights:
 
     lexical_zh: float = 0.7  # weight of BM25 for an all-Chinese question
     lexical_en: float = 0.3  # weight of BM25 over dictionary translations for an English one
-    translation_weight: float = 0.7  # a translated term counts this much of a question term
-    dense_width: float = 0.20  # cosines this far below the best one count as no dense evidence
+    translation_weight: float = 1.0  # a translated term counts this much of a question term
+    dense_width: float = 0.10  # cosines this far below the best one count as no dense evidence
     abstain_known: float = 0.55  # abstain when the corpus knows fewer of the question's words …
     abstain_covered: float = 0.3  # … and the best passages hold fewer of them than this
     abstain_covered_english: float = 0.2  # … (this, for a question mostly in English)
