@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,17 +21,31 @@ from . import lexical
 from .chunks import Chunk
 from .config import Settings
 from .documents import Document, load
-from .index import Generation, IndexCorrupt, current_name, load_generation
+from .index import SEARCH_DEPTH, Generation, IndexCorrupt, current_name, load_generation
 from .model import Embedder
 from .translate import english_words
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
-DENSE_CANDIDATES = 100
 SIGNALS = ("hybrid", "dense", "lexical")
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
 ABSTAIN_DEPTH = 3  # passages whose word coverage can vouch for an answer
+
+
+def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
+    """Row numbers by descending score (ties by row): the best `head` found by partial
+    selection, the rest sorted only if a caller reads past them."""
+    if len(scores) <= head:
+        yield from np.argsort(-scores, kind="stable").tolist()
+        return
+    threshold = scores[np.argpartition(-scores, head - 1)[:head]].min()
+    above = np.flatnonzero(scores > threshold)  # fewer than `head`; ties filled lowest row first
+    top = np.concatenate([above, np.flatnonzero(scores == threshold)[: head - len(above)]])
+    top = top[np.lexsort((top, -scores[top]))]
+    yield from top.tolist()
+    taken = set(top.tolist())
+    yield from (row for row in np.argsort(-scores, kind="stable").tolist() if row not in taken)
 
 
 class EmptyQuestion(ValueError):
@@ -245,7 +259,7 @@ class Searcher:
         n = generation.dense.ntotal
         scores = np.zeros(n, np.float32)
         if n:
-            values, rows = generation.dense.search(query_vector, min(DENSE_CANDIDATES, n))
+            values, rows = generation.dense.search(query_vector, min(SEARCH_DEPTH, n))
             valid = rows[0] >= 0
             scores[rows[0][valid]] = values[0][valid]
         return scores
@@ -272,7 +286,7 @@ class Searcher:
         """The k best chunks, one per near-duplicate group, each listing its other copies."""
         hits: list[Hit] = []
         seen_groups: set[int] = set()
-        for row in np.argsort(-fused, kind="stable"):
+        for row in _best_first(fused):
             if len(hits) == k or fused[row] == -np.inf:
                 break
             group = generation.duplicate_of[row]

@@ -175,3 +175,30 @@ def test_only_new_text_is_tokenised_for_the_lexical_index(corpus, tmp_path, mode
     (corpus / "急诊.txt").write_text(NEW_SUMMARY, "utf-8")
     build(corpus, index, model_dir, embedder=embedder)
     assert len(tokenised) == 1 and "救护车出车一千二百次" in tokenised[0]
+
+
+def test_seed_scale_index_is_exact_and_says_so(seed_index):
+    assert load_generation(seed_index.index).manifest["dense_index"] == {"type": "IndexFlatIP", "exact": True}
+
+
+def test_above_the_exact_limit_an_ivf_index_is_chosen_and_its_recall_recorded(
+        corpus, tmp_path, model_dir, embedder, seed_index, monkeypatch):
+    """The switch to approximate search, exercised on the seeds by lowering the limit: the
+    manifest records the IVF parameters and the recall measured against exact search, and
+    the answers stay those of the exact index."""
+    import app.index
+
+    monkeypatch.setattr(app.index, "EXACT_SEARCH_UP_TO", 100)
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, model_dir, embedder=embedder)
+    generation = load_generation(index_dir)
+    info = generation.manifest["dense_index"]
+    assert info["type"] == "IndexIVFFlat" and info["exact"] is False
+    assert info["lists"] == int(4 * np.sqrt(len(generation.chunks)))
+    assert info["recall_at_10"] >= 0.995 and info["recall_probes"] == 60
+    assert 1 <= info["nprobe"] <= info["lists"]
+    assert type(generation.dense).__name__ == "IndexIVFFlat" and generation.dense.nprobe == info["nprobe"]
+    approximate = Searcher(Settings(seeds=corpus, index=index_dir, model=model_dir), embedder=embedder)
+    exact = Searcher(seed_index, embedder=embedder)
+    for question in ("how did hospitals handle 院务公开?", "结核病防治项目县的病人如何治疗", "工会为职工做了哪些实事"):
+        assert [h.text for h in approximate.search(question, 3).hits] == [h.text for h in exact.search(question, 3).hits]

