@@ -24,6 +24,7 @@ class FusionWeights:
     abstain_known: float = 0.55  # abstain when the corpus knows fewer of the question's words …
     abstain_covered: float = 0.3  # … and the best passages hold fewer of them than this
     abstain_covered_english: float = 0.2  # … (this, for a question mostly in English)
+    abstain_background_margin: float = 0.045  # or when general text is this much closer than any passage
 
 
 @dataclass(frozen=True)

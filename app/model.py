@@ -437,16 +437,26 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """(n, dim) float32, L2-normalised, with the `query: ` prompt."""
-        session = self._onnx()
-        if session is None:
+        if self._onnx() is None:
             return self.sentence_transformer.encode_query(
                 texts, convert_to_numpy=True, batch_size=32).astype(np.float32)
+        return self._encode_onnx(texts, QUERY_PROMPT)
+
+    def encode_sentences(self, texts: list[str]) -> np.ndarray:
+        """Short passages (a sentence or two) with the `passage: ` prompt, through ONNX
+        Runtime when available: for the few reference texts the search itself needs."""
+        if self._onnx() is None:
+            return self.encode_passages(texts)
+        return np.concatenate([self._encode_onnx(texts[i:i + 16], PASSAGE_PROMPT)
+                               for i in range(0, len(texts), 16)] or [np.zeros((0, self.dimension), np.float32)])
+
+    def _encode_onnx(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        batch = self._tokenizer.encode_batch([QUERY_PROMPT + text for text in texts])
+        batch = self._tokenizer.encode_batch([prompt + text for text in texts])
         feeds = {"input_ids": np.array([e.ids for e in batch], np.int64),
                  "attention_mask": np.array([e.attention_mask for e in batch], np.int64)}
-        return session.run(None, feeds)[0].astype(np.float32)
+        return self._session.run(None, feeds)[0].astype(np.float32)
 
     def encode_passages(self, texts: list[str], batch_size: int = PASSAGE_BATCH) -> np.ndarray:
         """(n, dim) float32, L2-normalised, with the `passage: ` prompt."""

@@ -9,11 +9,14 @@ passages collapse into one hit that lists where else the text appears.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +34,7 @@ MAX_QUESTION_CHARS = 1000
 SIGNALS = ("hybrid", "dense", "lexical")
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
 ABSTAIN_DEPTH = 3  # passages whose word coverage can vouch for an answer
+BACKGROUND = Path(__file__).with_name("data") / "background.txt"
 
 
 def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
@@ -46,6 +50,26 @@ def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
     yield from top.tolist()
     taken = set(top.tolist())
     yield from (row for row in np.argsort(-scores, kind="stable").tolist() if row not in taken)
+
+
+def _background_vectors(embedder: Embedder) -> np.ndarray:
+    lines = [line.strip() for line in BACKGROUND.read_text("utf-8").splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
+    cached = embedder.folder / f"background-{digest}.npy"
+    try:
+        return np.load(cached)
+    except (OSError, ValueError):
+        pass
+    vectors = embedder.encode_sentences(lines)
+    try:
+        work = cached.with_suffix(f".{os.getpid()}.tmp")
+        with open(work, "wb") as handle:
+            np.save(handle, vectors)
+        os.replace(work, cached)
+    except OSError:  # a read-only model folder: recompute next start
+        log.warning("cannot cache %s", cached)
+    return vectors
 
 
 class EmptyQuestion(ValueError):
@@ -155,7 +179,9 @@ class Searcher:
         self.fusion = settings.fusion
         self._embedder = embedder
         self._generation: Generation | None = None
+        self._background: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._background_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -178,6 +204,15 @@ class Searcher:
                     log.exception("new index generation %s unreadable; still serving %s",
                                   name, self._generation.name)
             return self._generation
+
+    @property
+    def background(self) -> np.ndarray:
+        """Vectors of app/data/background.txt: general text about anything but hospital work.
+        Computed once per model and text, kept beside the model (a few kB)."""
+        with self._background_lock:
+            if self._background is None:
+                self._background = _background_vectors(self.embedder)
+            return self._background
 
     def catalogue(self) -> dict[str, list[str]]:
         """Every indexed document with its articles (first headings), in reading order."""
@@ -227,8 +262,8 @@ class Searcher:
         generation = self.generation
         plan = self.plan(text, generation)
         n = len(generation.chunks)
-        dense = self._dense_scores(generation, self.embedder.encode_queries([text])) \
-            if signals != "lexical" else np.zeros(n, np.float32)
+        query = self.embedder.encode_queries([text]) if signals != "lexical" else None
+        dense = self._dense_scores(generation, query) if query is not None else np.zeros(n, np.float32)
         lexical_scores = generation.lexical.scores(plan.terms) if signals != "dense" else np.zeros(n, np.float32)
         if signals == "dense":
             fused = dense
@@ -239,7 +274,8 @@ class Searcher:
         if documents or articles:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
         hits = self._hits(generation, fused, k)
-        abstained = signals == "hybrid" and self._should_abstain(plan, hits)
+        abstained = signals == "hybrid" and self._should_abstain(
+            plan, hits, self.background_margin(query[0], dense))
         if abstained:
             hits = []
         terms = tuple(t for t in plan.terms if not t.startswith("§"))
@@ -270,12 +306,22 @@ class Searcher:
         translated = self.fusion.lexical_en * (1 - plan.cjk_share) * bool(plan.expansions)
         return own + translated
 
-    def _should_abstain(self, plan: QueryPlan, hits: list[Hit]) -> bool:
+    def background_margin(self, query: np.ndarray, dense: np.ndarray) -> float:
+        """How much closer the question is to general text (weather, sport, cooking, …) than
+        to the best passage of the corpus; positive when general text wins."""
+        background = self.background
+        if not background.size or not dense.size:
+            return 0.0
+        return float((background @ query).max() - dense.max())
+
+    def _should_abstain(self, plan: QueryPlan, hits: list[Hit], background_margin: float = 0.0) -> bool:
         """No reliable passage: none of the question's words is known to the corpus, or few are
-        and the best passages hold almost none of them. (Dense similarity alone cannot tell:
-        e5 scores "天气预报" as close to these documents as a real question.) English words reach
-        the corpus only through a dictionary, so English questions need less coverage."""
-        if plan.known_share == 0:
+        and the best passages hold almost none of them, or the question is clearly closer to
+        general text than to any passage. (The absolute dense similarity cannot tell: e5
+        scores "天气预报" as close to these documents as a real question; relative to general
+        text it can.) English words reach the corpus only through a dictionary, so English
+        questions need less coverage."""
+        if plan.known_share == 0 or background_margin > self.fusion.abstain_background_margin:
             return True
         coverage = max((plan.covered_share(hit.text) for hit in hits[:ABSTAIN_DEPTH]), default=0.0)
         needed = self.fusion.abstain_covered if plan.cjk_share >= 0.5 else self.fusion.abstain_covered_english

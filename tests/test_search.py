@@ -101,6 +101,26 @@ def test_off_topic_questions_abstain(searcher, question):
     assert result.abstained and result.hits == []
 
 
+@pytest.mark.parametrize("question", ["What is the capital of France?", "What's the weather tomorrow?",
+                                      "Who won the football match last night?", "iPhone 价格 多少",
+                                      "How do I install Python on Windows?"])
+def test_questions_closer_to_general_text_than_to_any_passage_abstain(searcher, question):
+    """Their words do translate into corpus terms (capital → 省会, weather → 天道), so only the
+    comparison with general text (app/data/background.txt) can tell they are off-topic."""
+    result = searcher.search(question, 5)
+    assert result.abstained and result.hits == []
+
+
+def test_background_margin_separates_a_real_question_from_an_off_topic_one(searcher):
+    def margin(question):
+        query = searcher.embedder.encode_queries([question])
+        return searcher.background_margin(query[0], searcher._dense_scores(searcher.generation, query))
+
+    assert searcher.background.shape == (64, 384)
+    assert margin("What is the capital of France?") > 0.045
+    assert margin("How was the hospital's financial management strengthened?") < 0.0
+
+
 def test_no_question_of_the_evaluation_set_abstains_and_fusion_beats_each_signal(searcher):
     from app.config import PROJECT_ROOT
     from app.evaluate import evaluate, read_questions
@@ -113,6 +133,15 @@ def test_no_question_of_the_evaluation_set_abstains_and_fusion_beats_each_signal
         assert metrics["hybrid"][lang]["mrr@10"] > metrics["dense"][lang]["mrr@10"]
         assert metrics["hybrid"][lang]["mrr@10"] > metrics["lexical"][lang]["mrr@10"]
     assert metrics["hybrid"]["all"]["hit@5"] >= 0.9
+
+
+def test_nine_in_ten_off_topic_questions_abstain(searcher):
+    from app.config import PROJECT_ROOT
+    from app.evaluate import evaluate, read_questions
+
+    questions = read_questions(PROJECT_ROOT / "bench" / "eval" / "offtopic_questions.jsonl")
+    assert len(questions) == 20
+    assert evaluate(searcher, questions, ["hybrid"])["metrics"]["hybrid"]["off-topic"]["abstained"] >= 0.9
 
 
 def test_partial_ranking_matches_a_full_sort():
