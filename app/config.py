@@ -21,10 +21,9 @@ class FusionWeights:
     lexical_en: float = 0.3  # weight of BM25 over dictionary translations for an English one
     translation_weight: float = 1.0  # a translated term counts this much of a question term
     dense_width: float = 0.10  # cosines this far below the best one count as no dense evidence
-    abstain_known: float = 0.55  # abstain when the corpus knows fewer of the question's words …
+    abstain_background_margin: float = 0.045  # abstain when general text is this much closer than any passage
+    abstain_known: float = 0.55  # or (a Chinese question) the corpus knows fewer of its words …
     abstain_covered: float = 0.3  # … and the best passages hold fewer of them than this
-    abstain_covered_english: float = 0.2  # … (this, for a question mostly in English)
-    abstain_background_margin: float = 0.045  # or when general text is this much closer than any passage
 
 
 @dataclass(frozen=True)

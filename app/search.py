@@ -315,17 +315,21 @@ class Searcher:
         return float((background @ query).max() - dense.max())
 
     def _should_abstain(self, plan: QueryPlan, hits: list[Hit], background_margin: float = 0.0) -> bool:
-        """No reliable passage: none of the question's words is known to the corpus, or few are
-        and the best passages hold almost none of them, or the question is clearly closer to
-        general text than to any passage. (The absolute dense similarity cannot tell: e5
-        scores "天气预报" as close to these documents as a real question; relative to general
-        text it can.) English words reach the corpus only through a dictionary, so English
-        questions need less coverage."""
-        if plan.known_share == 0 or background_margin > self.fusion.abstain_background_margin:
+        """No reliable passage. Any question: it is clearly closer to general text (weather,
+        sport, cooking, …) than to every passage — the absolute dense similarity cannot tell,
+        e5 scores "天气预报" as close to these documents as a real question. A Chinese question,
+        also: the corpus knows none of its words, or few, and the best passages hold almost
+        none of them. An English one reaches the corpus only through a dictionary that misses
+        names and rare words, so unknown words alone decide nothing: only when general text is
+        also closer than the corpus."""
+        if background_margin > self.fusion.abstain_background_margin:
+            return True
+        if plan.cjk_share < 0.5:
+            return plan.known_share == 0 and background_margin > 0
+        if plan.known_share == 0:
             return True
         coverage = max((plan.covered_share(hit.text) for hit in hits[:ABSTAIN_DEPTH]), default=0.0)
-        needed = self.fusion.abstain_covered if plan.cjk_share >= 0.5 else self.fusion.abstain_covered_english
-        return plan.known_share < self.fusion.abstain_known and coverage < needed
+        return plan.known_share < self.fusion.abstain_known and coverage < self.fusion.abstain_covered
 
     @staticmethod
     def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:
