@@ -187,3 +187,133 @@ def test_html_and_markdown_in_a_document_render_as_text(bad_corpus):
     page = render_document(searcher, result.hits[0].to_json())
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page and "<script" not in page
     assert "&lt;img src=x onerror=&quot;window.__pwned=2&quot;&gt;" in page and "<img" not in page
+
+
+# ---------------------------------------------------------------- bad questions
+
+NASTY_QUESTIONS = [
+    "", " ", "\t\n\r\x0b\x0c", "\u3000\u00a0", "\x00", "\x00\x01\x02院务公开\x7f", "\x1b[31m院务公开\x1b[0m",
+    "\ud800", "\udcff院务公开", "院务\udfff公开", "😀🎉", "院务公开😀👍", "？？？！！！", "\u200b\u200d",
+    "<script>alert(1)</script>", '<img src=x onerror="alert(1)">院务公开', "<svg/onload=alert(1)>",
+    "**粗体** [链接](javascript:alert(1))", "```\n院务公开\n```", "| a | b |\n|---|---|", "$$x^2$$",
+    "# 标题\n> 引用\n- 列表", "</details></blockquote><script>x</script>", "院务公开\u202e反转\u202c",
+    "\ufeff院务公开", "%s%n{0}${x}", "'; DROP TABLE chunks; --", "../../etc/passwd", "院" * 100_000,
+    "a" * 100_000, "how did hospitals handle 院务公开?" * 3000,
+]
+QUESTIONS = st.one_of(
+    st.sampled_from(NASTY_QUESTIONS),
+    st.text(max_size=80),
+    st.text(st.characters(exclude_categories=()), max_size=40),  # lone surrogates included
+    st.builds(str.__add__, st.sampled_from(NASTY_QUESTIONS), st.text(st.characters(exclude_categories=()), max_size=30)),
+)
+SEARCHABLE = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
+
+
+def cli_main(argv: list[str]) -> tuple[int, str, str]:
+    """`python -m app …` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, out.getvalue(), err.getvalue()
+
+
+@settings(FUZZ, max_examples=30)
+@given(question=QUESTIONS, as_json=st.booleans())
+def test_cli_answers_any_question_or_exits_2_in_chinese(question, as_json, searcher, monkeypatch):
+    # The real Searcher with the real model, loaded once instead of once per example.
+    monkeypatch.setattr("app.search.Searcher", lambda settings: searcher)
+    code, out, err = cli_main(["search", "-k", "3", "--index", str(searcher.settings.index)]
+                              + ["--json"] * as_json + ["--", question])
+    assert "Traceback" not in out + err
+    if SEARCHABLE.search(question[:1000]):
+        assert code == 0, err
+    assert code in (0, 2)
+    if code == 2:
+        assert err.startswith("问题为空") and out == ""
+    elif as_json:
+        hits = json.loads(out)
+        assert len(hits) <= 3 and all(set(h) >= {"doc", "text", "line_start"} for h in hits)
+    else:
+        assert out.startswith("[1] ") or out.startswith("没有找到可靠的段落")
+
+
+def test_cli_usage_errors_are_explained_in_chinese(seed_index):
+    for argv in (["search", "-k", "abc", "院务公开"], ["search", "--unknown", "院务公开"], ["search", "-院务公开"],
+                 ["frobnicate"]):
+        code, out, err = cli_main(argv + ["--index", str(seed_index.index)])
+        assert code == 2 and "参数错误：" in err and "Traceback" not in err, argv
+
+
+def test_cli_reads_an_argument_that_is_not_utf8(searcher, monkeypatch):
+    monkeypatch.setattr("app.search.Searcher", lambda settings: searcher)
+    undecodable = os.fsdecode(b"\xff\xfe" + "院务公开".encode())  # what Python puts in sys.argv for such bytes
+    code, out, err = cli_main(["search", "--json", "--index", str(searcher.settings.index), undecodable])
+    assert code == 0 and json.loads(out)[0]["doc"] == "001_824a9c74254aab94.txt"
+
+
+def test_cli_batch_of_extreme_questions_as_a_user_runs_it(seed_index, tmp_path):
+    index = str(seed_index.index)
+    queries = tmp_path / "q.jsonl"
+    lines = [{"id": n, "query": q} for n, q in enumerate(
+        ["院务公开" * 25_000, "\ud800院务公开", "\x00\x1b[2J院务公开", "😀", "", "<script>alert(1)</script>院务公开"])]
+    queries.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    batch = run_cli("-m", "app", "search", "--queries", str(queries), "-k", "2", "--index", index)
+    assert batch.returncode == 0 and "Traceback" not in batch.stderr
+    answers = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert [a["query"] for a in answers] == [line["query"] for line in lines]  # echoed exactly
+    assert [len(a["hits"]) for a in answers] == [2, 2, 2, 0, 0, 2]
+
+    queries.write_text('{"id": 1, "query": "院务公开"}\n[1, 2]\n', "utf-8")
+    broken = run_cli("-m", "app", "search", "--queries", str(queries), "--index", index)
+    assert broken.returncode == 2 and broken.stdout == "" and "Traceback" not in broken.stderr
+    assert "第 2 行" in broken.stderr
+
+
+def test_output_cut_short_by_a_closed_pipe_is_quiet(seed_index):
+    process = subprocess.Popen([sys.executable, "-m", "app", "chunks", "--json", "--index", str(seed_index.index)],
+                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert json.loads(process.stdout.readline())["doc"].endswith(".txt")
+    process.stdout.close()  # as `| head -1` does
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1 and stderr == ""
+
+
+@pytest.fixture(scope="module")
+def chat(searcher):
+    """The chat handler of the Gradio app, called as Gradio calls it."""
+    app = build_app(searcher)
+    return next(f.fn for f in app.fns.values() if f.name == "respond")
+
+
+@settings(FUZZ, max_examples=20)
+@given(question=QUESTIONS)
+def test_chat_answers_any_question_without_injecting_markup(question, chat):
+    cleared, history, effective, _, hits, _ = chat(question, [], 3, [], [], None)
+    if not question.strip():
+        assert history == [] and hits == []
+        return
+    asked, reply = history
+    assert asked == {"role": "user", "content": inert(question)} and cleared == ""
+    assert reply["content"].startswith(("**回答**", NO_ANSWER, "问题为空"))
+    for message in (asked["content"], reply["content"], effective):
+        assert "<" not in OWN_TAGS.sub("", message)
+
+
+PASSAGE_TEXT = st.one_of(st.text(min_size=1, max_size=300),
+                         st.builds(str.__add__, st.sampled_from(NASTY_QUESTIONS[14:25]), st.text(max_size=50)))
+
+
+@settings(FUZZ, max_examples=300)
+@given(text=PASSAGE_TEXT, title=PASSAGE_TEXT, section=st.lists(PASSAGE_TEXT, max_size=3), doc=PASSAGE_TEXT,
+       terms=st.lists(st.text(min_size=1, max_size=4), max_size=4))
+def test_any_passage_renders_inert_and_reads_back_exactly(text, title, section, doc, terms):
+    hit = Hit(doc=doc, title=title, section=tuple(section), text=text, start=0, end=len(text),
+              line_start=1, line_end=1, score=0.5, also_in=({"doc": doc, "line_start": 2, "line_end": 3},))
+    message = render_answer(SearchResult(question="q", expanded_query="q", hits=[hit], terms=tuple(terms)))
+    assert "<" not in OWN_TAGS.sub("", message)
+    marked = highlighted(text, terms)
+    assert html.unescape(re.sub(r"</?mark>", "", marked).replace("<br>", "\n")) == text
+    assert "<" not in OWN_TAGS.sub("", marked)
