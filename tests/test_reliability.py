@@ -317,3 +317,92 @@ def test_any_passage_renders_inert_and_reads_back_exactly(text, title, section, 
     marked = highlighted(text, terms)
     assert html.unescape(re.sub(r"</?mark>", "", marked).replace("<br>", "\n")) == text
     assert "<" not in OWN_TAGS.sub("", marked)
+
+
+# ---------------------------------------------------------------- uploads
+
+SUMMARY = "急诊科年度工作总结\n\n一、院前急救\n\n全年救护车出车一千二百次，平均出车时间缩短到三分钟以内。\n"
+HOSTILE_NAMES = [
+    "../../outside.txt", "../index/CURRENT", "../index/manifest.json", "/etc/cron.d/backdoor.txt",
+    "..\\..\\windows.txt", "seeds/../../index/CURRENT.txt", "CURRENT", "manifest.json", ".lock", "dense.faiss",
+    "000.txt", ".hidden.txt", "...", ".", "..", "", " .txt", "a/b/c.md", "\x00.txt", "x.txt\x00.py", "x.TXT",
+    "%2e%2e%2fpasswd.txt", "．．／全角.txt", "\u202etxt.exe", "名 字 有 空 格（2024）.md", "院" * 300 + ".txt",
+    "a" * 400 + ".txt", "CON.txt", "报告.docx", "~/.bashrc.md", "trap.txt",
+]
+
+
+def upload_sandbox(root: Path) -> tuple[Path, Path]:
+    """seeds/ with a document and a link leading out, an index beside it, a file outside both."""
+    seeds, index = root / "seeds", root / "index"
+    for folder in (seeds, index / "gen-1", root / "incoming"):
+        folder.mkdir(parents=True)
+    (seeds / "000.txt").write_text(SUMMARY, "utf-8")
+    (index / "CURRENT").write_text("gen-1", "utf-8")
+    (index / "gen-1" / "manifest.json").write_text("{}", "utf-8")
+    (root / "outside.txt").write_text("院外文件", "utf-8")
+    (seeds / "trap.txt").symlink_to(root / "outside.txt")
+    upload = root / "incoming" / "upload.bin"
+    upload.write_text(SUMMARY.replace("急诊", "儿科"), "utf-8")
+    return seeds, upload
+
+
+@settings(FUZZ, max_examples=300)
+@given(name=st.one_of(st.sampled_from(HOSTILE_NAMES), st.text(max_size=300),
+                      st.builds(str.__add__, st.text(max_size=200), st.sampled_from([".txt", ".md", ".docx", "/x.txt"]))),
+       overwrite=st.booleans())
+def test_no_upload_name_writes_anywhere_but_one_new_file_in_seeds(name, overwrite):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        seeds, upload = upload_sandbox(root)
+        before = tree(root)
+        try:
+            stored = store_upload(seeds, upload, name, overwrite=overwrite)
+        except UploadRejected as rejected:
+            assert re.search(r"[\u4e00-\u9fff]", str(rejected))  # told why, in Chinese
+            assert tree(root) == before
+            return
+        after = tree(root)
+        changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+        assert changed == {f"seeds/{stored}"}
+        assert "/" not in stored and not stored.startswith(".") and len(stored.encode()) <= 255
+        assert stored.endswith((".txt", ".md")) and (seeds / stored).read_bytes() == upload.read_bytes()
+
+
+def test_an_upload_never_writes_through_a_link_out_of_seeds(tmp_path):
+    seeds, upload = upload_sandbox(tmp_path)
+    with pytest.raises(UploadRejected, match="文件名无效"):
+        store_upload(seeds, upload, "trap.txt", overwrite=True)
+    assert (tmp_path / "outside.txt").read_text("utf-8") == "院外文件"
+
+
+def test_a_long_chinese_name_is_shortened_to_what_the_file_system_allows(tmp_path):
+    seeds, upload = upload_sandbox(tmp_path)
+    stored = store_upload(seeds, upload, "关于进一步加强医院院务公开工作的年度总结报告" * 10 + ".txt")
+    assert stored == ("关于进一步加强医院院务公开工作的年度总结报告" * 10)[:78] + ".txt"
+    assert (seeds / stored).read_text("utf-8") == upload.read_text("utf-8")
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("截图.txt", PNG, "不是文本文件"),
+    ("假文档.docx", b"PK\x03\x04" + os.urandom(64), "不是有效的 Word 文档"),
+    ("网页.md", "您好,欢迎来到世旅网。\nCopyright © 2019\n".encode(), "没有可索引的正文"),
+])
+def test_uploads_that_are_not_summaries_are_refused_with_the_reason(tmp_path, name, content, reason):
+    seeds, upload = upload_sandbox(tmp_path)
+    upload.write_bytes(content)
+    before = tree(tmp_path)
+    with pytest.raises(UploadRejected, match=reason):
+        store_upload(seeds, upload, name)
+    assert tree(tmp_path) == before  # the checked copy is gone too
+
+
+def test_uploaded_gb18030_and_docx_are_kept_byte_for_byte(tmp_path):
+    from .test_documents import WORD_SUMMARY, make_docx
+
+    seeds, upload = upload_sandbox(tmp_path)
+    upload.write_bytes(SUMMARY.encode("gb18030"))
+    assert store_upload(seeds, upload, "急诊科-gbk.txt") == "急诊科-gbk.txt"
+    assert (seeds / "急诊科-gbk.txt").read_bytes() == SUMMARY.encode("gb18030")
+    make_docx(upload, WORD_SUMMARY)
+    assert store_upload(seeds, upload, "急诊科.docx") == "急诊科.docx"
+    assert (seeds / "急诊科.docx").read_bytes() == upload.read_bytes()
