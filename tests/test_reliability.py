@@ -406,3 +406,97 @@ def test_uploaded_gb18030_and_docx_are_kept_byte_for_byte(tmp_path):
     make_docx(upload, WORD_SUMMARY)
     assert store_upload(seeds, upload, "急诊科.docx") == "急诊科.docx"
     assert (seeds / "急诊科.docx").read_bytes() == upload.read_bytes()
+
+
+# ---------------------------------------------------------------- index integrity
+
+GENERATION_FILES = ["chunks.jsonl", "vectors.npy", "dense.faiss", "lexical_terms.json", "lexical_vocabulary.json",
+                    "lexical_weights.npz", "translations.json", "manifest.json"]
+DAMAGE = {
+    "one byte flipped": lambda raw: raw[: len(raw) // 2] + bytes([raw[len(raw) // 2] ^ 0xFF]) + raw[len(raw) // 2 + 1:],
+    "cut in half": lambda raw: raw[: len(raw) // 2],
+    "emptied": lambda raw: b"",
+    "deleted": None,
+}
+
+
+def served_copy(seed_index: Settings, target: Path) -> Path:
+    """A copy of the served generation and its CURRENT pointer (no cache)."""
+    name = current_name(seed_index.index)
+    target.mkdir()
+    shutil.copy(seed_index.index / "CURRENT", target / "CURRENT")
+    shutil.copytree(seed_index.index / name, target / name)
+    return target / name
+
+
+def test_manifest_holds_a_checksum_of_every_index_file(seed_index):
+    folder = seed_index.index / current_name(seed_index.index)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(GENERATION_FILES)
+    checksums = json.loads((folder / "manifest.json").read_text("utf-8"))["files"]
+    assert sorted(checksums) == sorted(set(GENERATION_FILES) - {"manifest.json"})
+    for name, expected in checksums.items():
+        assert expected == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+@pytest.mark.parametrize("file_name", GENERATION_FILES)
+def test_a_damaged_index_file_is_detected_at_load_with_a_rebuild_hint(seed_index, tmp_path, file_name, damage):
+    folder = served_copy(seed_index, tmp_path / "index")
+    target = folder / file_name
+    if DAMAGE[damage] is None:
+        target.unlink()
+    else:
+        target.write_bytes(DAMAGE[damage](target.read_bytes()))
+    with pytest.raises(IndexCorrupt, match=r"索引.*(已损坏|无法读取).*请运行 python build_index.py --full 重建索引"):
+        load_generation(tmp_path / "index")
+
+
+def test_a_pointer_to_a_missing_generation_is_reported(seed_index, tmp_path):
+    served_copy(seed_index, tmp_path / "index")
+    (tmp_path / "index" / "CURRENT").write_text("gen-never-built", "utf-8")
+    with pytest.raises(IndexCorrupt, match="build_index.py --full"):
+        load_generation(tmp_path / "index")
+
+
+def test_corrupt_index_stops_search_and_serve_with_a_message_until_rebuilt(seed_index, tmp_path, model_dir, embedder):
+    index = copy_index(seed_index.index, tmp_path / "index")  # with the embedding cache: rebuilt in seconds
+    dense = index / current_name(index) / "dense.faiss"
+    dense.write_bytes(DAMAGE["one byte flipped"](dense.read_bytes()))
+    search = run_cli("-m", "app", "search", "院务公开", "--index", str(index))
+    serve = run_cli("-m", "app", "serve", "--port", str(free_port()), "--index", str(index), timeout=300)
+    for result in (search, serve):
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "索引文件已损坏" in result.stderr and "dense.faiss" in result.stderr
+        assert "请运行 python build_index.py --full 重建索引" in result.stderr
+    assert run_cli("build_index.py", "--index", str(index), "--full").returncode == 0
+    repaired = Searcher(Settings(index=index, model=model_dir), embedder=embedder)
+    assert repaired.search("院务公开", 1).hits[0].doc == "001_824a9c74254aab94.txt"
+
+
+def test_a_corrupt_new_generation_is_never_served(corpus, seed_index, tmp_path, model_dir, embedder):
+    index = copy_index(seed_index.index, tmp_path / "index")
+    searcher = Searcher(Settings(seeds=corpus, index=index, model=model_dir), embedder=embedder)
+    served = searcher.generation.name
+    (corpus / "急诊.txt").write_text(SUMMARY, "utf-8")
+    new = build(corpus, index, model_dir, embedder=embedder).generation
+    lexical = index / new / "lexical_weights.npz"
+    lexical.write_bytes(DAMAGE["cut in half"](lexical.read_bytes()))
+    assert searcher.search("救护车出车", 1).hits[0].doc != "急诊.txt"  # still the previous generation
+    assert searcher.generation.name == served
+    build(corpus, index, model_dir, full=True, embedder=embedder)
+    assert searcher.search("救护车出车", 1).hits[0].doc == "急诊.txt"
+
+
+def test_a_corrupt_embedding_cache_is_dropped_and_recomputed(tmp_path, model_dir, embedder):
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    seeds.mkdir()
+    (seeds / "急诊.txt").write_text(SUMMARY, "utf-8")
+    first = build(seeds, index, model_dir, embedder=embedder)
+    shards = list((index / "cache").rglob("shard-*.npz"))
+    assert len(shards) == 1 and first.embedded_chunks == 1
+    shards[0].write_bytes(DAMAGE["one byte flipped"](shards[0].read_bytes()))
+    again = build(seeds, index, model_dir, full=True, embedder=embedder)
+    assert (again.embedded_chunks, again.reused_chunks) == (1, 0)
+    assert not shards[0].exists()
+    searcher = Searcher(Settings(seeds=seeds, index=index, model=model_dir), embedder=embedder)
+    assert searcher.search("救护车出车", 1).hits[0].doc == "急诊.txt"
