@@ -500,3 +500,86 @@ def test_a_corrupt_embedding_cache_is_dropped_and_recomputed(tmp_path, model_dir
     assert not shards[0].exists()
     searcher = Searcher(Settings(seeds=seeds, index=index, model=model_dir), embedder=embedder)
     assert searcher.search("救护车出车", 1).hits[0].doc == "急诊.txt"
+
+
+# ---------------------------------------------------------------- crash safety
+
+#: A build that SIGKILLs itself just before its N-th change to the index folder (N = argv[1];
+#: 0 = never); it prints how many changes it made when it survives.
+KILL_AT_STEP = """
+import os, signal, sys
+from pathlib import Path
+
+target, seeds, index = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+root, steps = os.path.realpath(index), []
+
+def inside(path):
+    try:
+        return os.path.realpath(os.fsdecode(path)).startswith(root)
+    except TypeError:
+        return False
+
+def hook(event, args):
+    if event == "open":
+        if not args[2] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) or not inside(args[0]):
+            return
+    elif event not in ("os.rename", "os.mkdir", "os.remove", "os.rmdir", "shutil.rmtree") or not inside(args[0]):
+        return
+    steps.append(event)
+    if len(steps) == target:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(hook)
+from app.config import Settings
+from app.index import build
+
+build(seeds, index, Settings().model, full=True)
+print(len(steps))
+"""
+
+
+def test_builds_killed_at_every_step_and_at_random_moments_never_break_the_served_index(
+        corpus, seed_index, tmp_path, model_dir, embedder):
+    index = copy_index(seed_index.index, tmp_path / "index")  # embeddings cached: no model needed
+    build(corpus, index, model_dir, full=True, embedder=embedder)  # two generations, so builds also prune
+    old_documents = {p.name for p in corpus.iterdir()}
+    shutil.copy(corpus / "000_7a85babb3cd5d70b.txt", corpus / "新增 总结.txt")
+    (corpus / "004_40e0627687e65461.txt").unlink()
+    new_documents = {p.name for p in corpus.iterdir()}
+    searcher = Searcher(Settings(seeds=corpus, index=index, model=model_dir), embedder=embedder)
+
+    def assert_served_index_is_whole(moment: str) -> None:
+        generation = load_generation(index)  # checksums verified
+        assert {d["path"] for d in generation.manifest["documents"]} in (old_documents, new_documents), moment
+        assert Searcher(searcher.settings, embedder=embedder).search("院务公开", 1).hits, moment  # a restarted app
+        assert searcher.search("院务公开制度", 1).hits, moment  # the running app
+
+    def run(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    pristine = copy_index(index, tmp_path / "pristine")
+    for step in range(1, 100):  # each kill from the same start, so step N is the same change every time
+        shutil.rmtree(index)
+        copy_index(pristine, index)
+        output, _ = (process := run("-c", KILL_AT_STEP, str(step), str(corpus), str(index))).communicate(timeout=300)
+        assert_served_index_is_whole(f"killed before change {step}")
+        if process.returncode == 0:  # the build made fewer changes than `step`: every one was tried
+            break
+        assert process.returncode == -signal.SIGKILL
+    assert int(output) == step - 1 >= 12  # lock, work folder, each file, manifest, switch, pointer, pruning
+
+    moments = random.Random(7)  # seeded: the same moments on every run
+    for run_number in range(3):
+        process = run("build_index.py", "--seeds", str(corpus), "--index", str(index), "--full")
+        delay = moments.uniform(0.2, 3.0)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=300)
+        assert_served_index_is_whole(f"random kill {run_number} after {delay:.2f} s (exit {process.returncode})")
+
+    finished = build(corpus, index, model_dir, full=True, embedder=embedder)
+    assert {d["path"] for d in load_generation(index).manifest["documents"]} == new_documents
+    assert finished.embedded_chunks == 0 and not list(index.glob("*.tmp"))
+    assert len(list(index.glob("gen-*"))) == 2
+    assert searcher.search("院务公开制度", 1).hits and is_stale(corpus, index, model_dir)[0] is False
