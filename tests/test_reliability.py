@@ -583,3 +583,145 @@ def test_builds_killed_at_every_step_and_at_random_moments_never_break_the_serve
     assert finished.embedded_chunks == 0 and not list(index.glob("*.tmp"))
     assert len(list(index.glob("gen-*"))) == 2
     assert searcher.search("院务公开制度", 1).hits and is_stale(corpus, index, model_dir)[0] is False
+
+
+# ---------------------------------------------------------------- defaults and the network
+
+PASSWORD = "管理-口令-7"
+#: Runs `python -m app …` with an audit hook that logs every socket the process resolves,
+#: binds, connects or sends to (Python raises these events for all socket use, library or not).
+AUDITED_APP = """
+import json, os, runpy, sys
+
+log = open(os.environ["QA_SOCKET_LOG"], "a", buffering=1)
+def hook(event, args):
+    if event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"):
+        log.write(json.dumps({"event": event, "family": int(args[0].family), "address": repr(args[1])}) + "\\n")
+    elif event == "socket.getaddrinfo":
+        log.write(json.dumps({"event": event, "host": repr(args[0])}) + "\\n")
+sys.addaudithook(hook)
+sys.argv[0] = "app"
+runpy.run_module("app", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def guarded_app(seed_index, tmp_path_factory):
+    """The app with an admin password, on copies of the seeds and index, every socket logged."""
+    work = tmp_path_factory.mktemp("guarded")
+    shutil.copytree(seed_index.seeds, work / "seeds")
+    copy_index(seed_index.index, work / "index")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", AUDITED_APP, "serve", "--port", str(port), "--index", str(work / "index"),
+         "--seeds", str(work / "seeds")],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "QA_ADMIN_PASSWORD": PASSWORD, "QA_SOCKET_LOG": str(work / "sockets.jsonl"),
+             "PYTHONIOENCODING": "utf-8"},
+    )
+    wait_for_port(process, port)
+    yield f"http://127.0.0.1:{port}/", work, process
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def gradio_call(url: str, api_name: str, data: list, session: str) -> dict:
+    """Call one event handler of the app as its page does (queue/join, then the event stream);
+    returns the final message: {"output": {"data": …}} or {"output": {"error": …}}."""
+    import httpx
+
+    dependencies = httpx.get(url + "config", timeout=30).json()["dependencies"]
+    fn_index = next(i for i, d in enumerate(dependencies) if d.get("api_name") == api_name)
+    joined = httpx.post(url + "gradio_api/queue/join", timeout=30, json={
+        "data": data, "fn_index": fn_index, "session_hash": session, "trigger_id": None, "event_data": None})
+    joined.raise_for_status()
+    with httpx.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}, timeout=300) as events:
+        for line in events.iter_lines():
+            if line.startswith("data:") and (message := json.loads(line[5:]))["msg"] == "process_completed":
+                return message
+    raise AssertionError(f"{api_name}: the event stream ended without a result")
+
+
+def test_the_app_listens_on_loopback_only(guarded_app):
+    import psutil
+
+    _, _, process = guarded_app
+    listening = [c.laddr for c in psutil.Process(process.pid).net_connections(kind="inet") if c.status == "LISTEN"]
+    assert listening and all(address.ip == "127.0.0.1" for address in listening)
+
+
+def test_admin_actions_are_refused_on_the_server_without_the_password(guarded_app):
+    url, work, _ = guarded_app
+    before = tree(work / "seeds"), (work / "index" / "CURRENT").read_text()
+    session = uuid.uuid4().hex  # a client that skips the password form and calls the handlers directly
+    for api_name, data in (("rebuild", [PASSWORD]), ("upload", [None, True, PASSWORD])):
+        refused = gradio_call(url, api_name, data, session)  # the password field is server-side state
+        assert refused["output"]["error"] == "需要管理员密码。" and not refused["success"]
+    assert gradio_call(url, "unlock", ["wrong"], session)["output"]["data"][1] == "密码错误。"
+    assert gradio_call(url, "rebuild", [None], session)["output"]["error"] == "需要管理员密码。"
+    assert (tree(work / "seeds"), (work / "index" / "CURRENT").read_text()) == before
+
+    assert gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1].startswith("**索引状态**")
+    rebuilt = gradio_call(url, "rebuild", [None], session)["output"]["data"][0]
+    assert rebuilt.startswith("重建完成：5 个文档")
+
+
+def test_the_app_makes_no_connection_beyond_loopback(guarded_app):
+    from gradio_client import Client
+
+    url, work, _ = guarded_app
+    import httpx
+
+    assert "医院工作总结问答" in httpx.get(url, timeout=30).text
+    assert Client(url, verbose=False).predict("how did hospitals handle 院务公开?", 3, api_name="/search")
+    reply = gradio_call(url, "respond", ["医院如何推行院务公开", [], 3, [], [], None], uuid.uuid4().hex)
+    assert "院务公开" in reply["output"]["data"][1][-1]["content"][0]["text"]
+    events = [json.loads(line) for line in (work / "sockets.jsonl").read_text("utf-8").splitlines()]
+    assert any(e["event"] == "socket.bind" for e in events)  # the log really sees the server's sockets
+    for event in events:
+        if event["event"] == "socket.getaddrinfo":
+            host = eval(event["host"])  # noqa: S307 - our own repr() of a str/bytes/None
+            assert host in (None, "localhost", b"localhost") or ipaddress.ip_address(host).is_loopback, event
+        elif event["family"] in (socket.AF_INET, socket.AF_INET6):
+            host = eval(event["address"])[0]  # noqa: S307
+            assert host == "localhost" or ipaddress.ip_address(host).is_loopback, event
+
+
+#: Inside a fresh network namespace (nothing but a loopback device): bring loopback up, start
+#: the app, ask it a question through its API, print what it answered and which devices exist.
+OFFLINE_RUN = """
+import fcntl, json, socket, struct, subprocess, sys, time
+
+with socket.socket() as probe:  # `ip link set lo up`, without needing iproute2
+    fcntl.ioctl(probe, 0x8914, struct.pack("16sH14s", b"lo", 0x1 | 0x8 | 0x40, b""))  # SIOCSIFFLAGS UP|LOOPBACK|RUNNING
+server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", "7860", *sys.argv[1:]],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+try:
+    for _ in range(600):
+        try:
+            socket.create_connection(("127.0.0.1", 7860), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None:
+                sys.exit("server exited: " + server.stderr.read())
+            time.sleep(0.5)
+    from gradio_client import Client
+    hits = Client("http://127.0.0.1:7860/", verbose=False).predict("院务公开", 3, api_name="/search")
+    print(json.dumps({"devices": [name for _, name in socket.if_nameindex()], "docs": [h["doc"] for h in hits]}))
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+"""
+
+
+def test_the_app_works_with_networking_disabled(seed_index, tmp_path):
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode:
+        pytest.skip("no network namespaces here (unshare -n); the socket audit above still applies")
+    copy_index(seed_index.index, tmp_path / "index")
+    result = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", OFFLINE_RUN, "--index", str(tmp_path / "index")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["devices"] == ["lo"]  # really offline: no other network device
+    assert answer["docs"][0] == "001_824a9c74254aab94.txt"
