@@ -281,8 +281,9 @@ def build_app(searcher: Searcher):
             with gr.Tab("问答", id="chat-tab"):
                 with gr.Row():
                     with gr.Column(scale=3):
+                        # No LaTeX: "$$…$$" in a summary is text like any other.
                         chatbot = gr.Chatbot(label="对话", height=560, elem_id="chat", allow_tags=False,
-                                             buttons=["copy"])
+                                             buttons=["copy"], latex_delimiters=[])
                         with gr.Row():
                             question = gr.Textbox(
                                 placeholder="例如：医院如何推行院务公开？ / how did hospitals handle 院务公开?",
