@@ -588,6 +588,13 @@ def test_builds_killed_at_every_step_and_at_random_moments_never_break_the_serve
 # ---------------------------------------------------------------- defaults and the network
 
 PASSWORD = "管理-口令-7"
+#: Set by the tests' own process (conftest, app.ui): the app under test must not inherit them,
+#: so what is checked here is its own behaviour.
+OFFLINE_SWITCHES = ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "TRANSFORMERS_OFFLINE")
+
+
+def app_environment(**extra: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in OFFLINE_SWITCHES} | {"PYTHONIOENCODING": "utf-8"} | extra
 #: Runs `python -m app …` with an audit hook that logs every socket the process resolves,
 #: binds, connects or sends to (Python raises these events for all socket use, library or not).
 AUDITED_APP = """
@@ -616,8 +623,7 @@ def guarded_app(seed_index, tmp_path_factory):
         [sys.executable, "-c", AUDITED_APP, "serve", "--port", str(port), "--index", str(work / "index"),
          "--seeds", str(work / "seeds")],
         cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "QA_ADMIN_PASSWORD": PASSWORD, "QA_SOCKET_LOG": str(work / "sockets.jsonl"),
-             "PYTHONIOENCODING": "utf-8"},
+        env=app_environment(QA_ADMIN_PASSWORD=PASSWORD, QA_SOCKET_LOG=str(work / "sockets.jsonl")),
     )
     wait_for_port(process, port)
     yield f"http://127.0.0.1:{port}/", work, process
@@ -690,7 +696,7 @@ def test_the_app_makes_no_connection_beyond_loopback(guarded_app):
 #: Inside a fresh network namespace (nothing but a loopback device): bring loopback up, start
 #: the app, ask it a question through its API, print what it answered and which devices exist.
 OFFLINE_RUN = """
-import fcntl, json, socket, struct, subprocess, sys, time
+import fcntl, json, os, socket, struct, subprocess, sys, time
 
 with socket.socket() as probe:  # `ip link set lo up`, without needing iproute2
     fcntl.ioctl(probe, 0x8914, struct.pack("16sH14s", b"lo", 0x1 | 0x8 | 0x40, b""))  # SIOCSIFFLAGS UP|LOOPBACK|RUNNING
@@ -705,6 +711,7 @@ try:
             if server.poll() is not None:
                 sys.exit("server exited: " + server.stderr.read())
             time.sleep(0.5)
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # for this client only: the app was started without it
     from gradio_client import Client
     hits = Client("http://127.0.0.1:7860/", verbose=False).predict("院务公开", 3, api_name="/search")
     print(json.dumps({"devices": [name for _, name in socket.if_nameindex()], "docs": [h["doc"] for h in hits]}))
@@ -720,7 +727,7 @@ def test_the_app_works_with_networking_disabled(seed_index, tmp_path):
     copy_index(seed_index.index, tmp_path / "index")
     result = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", OFFLINE_RUN, "--index", str(tmp_path / "index")],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=app_environment())
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["devices"] == ["lo"]  # really offline: no other network device
