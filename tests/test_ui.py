@@ -65,6 +65,16 @@ def test_search_endpoint_refuses_a_blank_question_with_a_message(server):
         Client(server, verbose=False).predict("   ", 3, api_name="/search")
 
 
+def test_search_endpoint_refuses_a_bad_k_with_a_message(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    for k in ("abc", None):
+        with pytest.raises(Exception, match="段落数 k 必须是整数"):
+            client.predict("院务公开", k, api_name="/search")
+    assert len(client.predict("院务公开", 10**9, api_name="/search")) == 50  # clamped, not refused
+
+
 def test_server_binds_loopback_only(server):
     assert server.startswith("http://127.0.0.1:")
 
