@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from app.config import PROJECT_ROOT
 
-from .test_ui import free_port, wait_for_port
+from .test_ui import serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = PROJECT_ROOT / "tests" / "screenshots"
@@ -32,17 +30,9 @@ def app_url(seed_index, tmp_path_factory):
     work = tmp_path_factory.mktemp("browser")
     shutil.copytree(seed_index.seeds, work / "seeds")
     shutil.copytree(seed_index.index, work / "index")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--index", str(work / "index"),
-         "--seeds", str(work / "seeds")],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "QA_ADMIN_PASSWORD": PASSWORD, "PYTHONIOENCODING": "utf-8"},
-    )
-    wait_for_port(process, port)
-    yield f"http://127.0.0.1:{port}/", work
-    process.terminate()
-    process.wait(timeout=30)
+    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds"),
+                 env={**os.environ, "QA_ADMIN_PASSWORD": PASSWORD, "PYTHONIOENCODING": "utf-8"}) as (url, _):
+        yield url, work
 
 
 @pytest.fixture(scope="module")
@@ -177,17 +167,8 @@ def injected_app_url(seed_index, tmp_path_factory, model_dir, embedder):
     shutil.copytree(seed_index.index, work / "index")
     (work / "seeds" / "网页粘贴.md").write_text(INJECTION_DOCUMENT, "utf-8")
     build(work / "seeds", work / "index", model_dir, embedder=embedder)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--index", str(work / "index"),
-         "--seeds", str(work / "seeds")],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-    )
-    wait_for_port(process, port)
-    yield f"http://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(timeout=30)
+    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds")) as (url, _):
+        yield url
 
 
 def test_html_in_documents_and_questions_shows_as_text_and_never_runs(browser, injected_app_url):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from app.config import PROJECT_ROOT
 from app.evaluate import read_questions
 
-from .test_ui import free_port, wait_for_port
+from .test_ui import serving
 
 CLIENTS = 16
 SECONDS = 60
@@ -86,18 +86,8 @@ def percentile(values: list[float], share: float) -> float:
 def test_sixteen_clients_for_a_minute_during_a_rebuild(seed_index, tmp_path):
     shutil.copytree(seed_index.seeds, tmp_path / "seeds")
     shutil.copytree(seed_index.index, tmp_path / "index")
-    port = free_port()
     server_log = tmp_path / "server.log"
-    with open(server_log, "w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(port), "--index", str(tmp_path / "index"),
-             "--seeds", str(tmp_path / "seeds")],
-            cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        )
-    try:
-        wait_for_port(server, port)
-        url = f"http://127.0.0.1:{port}/"
+    with serving("--index", str(tmp_path / "index"), "--seeds", str(tmp_path / "seeds"), log=server_log) as (url, _):
         questions = [q.query for q in read_questions(PROJECT_ROOT / "bench" / "eval" / "seeds_questions.jsonl")]
         log: list[Request] = []
         stop = threading.Event()
@@ -121,9 +111,6 @@ def test_sixteen_clients_for_a_minute_during_a_rebuild(seed_index, tmp_path):
             client.join(timeout=120)
         ended = time.time()
         assert not any(client.is_alive() for client in clients), "requests still outstanding"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     summary = json.loads(rebuild.stdout.strip().splitlines()[-1])
     assert rebuild.returncode == 0 and summary["documents"] == 5 + len(NEW_SUMMARIES)

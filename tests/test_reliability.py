@@ -40,7 +40,7 @@ from app.search import Hit, SearchResult, Searcher
 from app.ui import NO_ANSWER, build_app, highlighted, inert, render_answer, render_document
 
 from .conftest import SEEDS, run_cli
-from .test_ui import free_port, wait_for_port
+from .test_ui import free_port, serving
 
 FUZZ = settings(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -618,17 +618,10 @@ def guarded_app(seed_index, tmp_path_factory):
     work = tmp_path_factory.mktemp("guarded")
     shutil.copytree(seed_index.seeds, work / "seeds")
     copy_index(seed_index.index, work / "index")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", AUDITED_APP, "serve", "--port", str(port), "--index", str(work / "index"),
-         "--seeds", str(work / "seeds")],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=app_environment(QA_ADMIN_PASSWORD=PASSWORD, QA_SOCKET_LOG=str(work / "sockets.jsonl")),
-    )
-    wait_for_port(process, port)
-    yield f"http://127.0.0.1:{port}/", work, process
-    process.terminate()
-    process.wait(timeout=30)
+    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds"), launcher=("-c", AUDITED_APP),
+                 env=app_environment(QA_ADMIN_PASSWORD=PASSWORD, QA_SOCKET_LOG=str(work / "sockets.jsonl"))
+                 ) as (url, process):
+        yield url, work, process
 
 
 def gradio_call(url: str, api_name: str, data: list, session: str) -> dict:
