@@ -1,8 +1,9 @@
 """Administration: index status, safe uploads into seeds/, the admin password.
 
 Uploads are the one place where users write files on the server, so every name is reduced to
-a plain file name inside `seeds/`, only summary formats and sizes are accepted, and an existing
-document is only replaced when the administrator confirms it.
+a plain file name inside `seeds/`, only summary formats and sizes are accepted, a file is only
+kept when it reads as a summary (the same check the index applies), and an existing document is
+only replaced when the administrator confirms it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import unicodedata
 from pathlib import Path
 
 from .config import Settings
-from .documents import SUPPORTED_SUFFIXES
+from .documents import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES, SkippedFile, load
 from .index import current_name, is_stale, load_manifest
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_DOCUMENT_BYTES
 MAX_NAME_CHARS = 120
+MAX_NAME_BYTES = 240  # file systems allow 255 bytes a name; a Chinese character takes 3
 PASSWORD_VARIABLE = "QA_ADMIN_PASSWORD"
 
 
@@ -45,7 +47,8 @@ def safe_name(original: str) -> str:
     stem, suffix = os.path.splitext(name)
     if suffix.lower() not in SUPPORTED_SUFFIXES:
         raise UploadRejected(f"{original}：只接受 .txt、.md、.docx 文件")
-    stem = re.sub(r"\s+", " ", stem)[:MAX_NAME_CHARS].strip()
+    stem = re.sub(r"\s+", " ", stem)[:MAX_NAME_CHARS]
+    stem = stem.encode("utf-8")[: MAX_NAME_BYTES - len(suffix)].decode("utf-8", "ignore").strip()
     if not stem:
         raise UploadRejected(f"{original}：文件名无效")
     return stem + suffix.lower()
@@ -64,12 +67,20 @@ def store_upload(seeds: Path, uploaded: Path, original: str, overwrite: bool = F
         raise UploadRejected(f"{original}：文件名无效")
     if target.exists() and not overwrite:
         raise UploadRejected(f"{name} 已存在：如需替换，请勾选“覆盖同名文件”后再上传")
-    seeds.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".upload-", dir=seeds)
+    try:
+        seeds.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".upload-", suffix=target.suffix, dir=seeds)
+    except OSError as error:
+        raise UploadRejected(f"{name}：无法保存（{error.strerror}）") from error
     os.close(handle)
     try:
         shutil.copyfile(uploaded, temporary)
+        load(Path(temporary), seeds)  # hidden while checked: builds never see a half-written file
         os.replace(temporary, target)
+    except SkippedFile as unusable:
+        raise UploadRejected(f"{original}：{unusable.reason}") from unusable
+    except OSError as error:
+        raise UploadRejected(f"{name}：无法保存（{error.strerror}）") from error
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,24 @@ def _settings(args) -> Settings:
 def _fail(message: str, code: int) -> int:
     print(message, file=sys.stderr)
     return code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors introduced in Chinese (exit code 2 as usual)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"参数错误：{message}\n")
+
+
+def _json_line(value) -> str:
+    """One JSON line; a lone surrogate from the input is written as an escape, not a crash."""
+    line = json.dumps(value, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(value)
+    return line
 
 
 # ---------------------------------------------------------------- build_index.py
@@ -60,7 +79,7 @@ class _TerminalProgress:
 
 
 def build_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="build_index.py", description="构建或更新检索索引")
+    parser = _Parser(prog="build_index.py", description="构建或更新检索索引")
     parser.add_argument("--seeds", help="文档目录（默认 seeds/）")
     parser.add_argument("--index", help="索引目录（默认 index/）")
     parser.add_argument("--json", action="store_true", help="最后一行输出 JSON 摘要")
@@ -110,14 +129,29 @@ def _print_hits(result) -> None:
         print()
 
 
+def _read_queries(path: str) -> list[dict]:
+    """The `{"id", "query"}` objects of a JSONL file; ValueError names the first bad line."""
+    queries = []
+    for number, line in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            query = json.loads(line)
+        except ValueError as error:
+            raise ValueError(f"第 {number} 行不是 JSON（{error}）") from error
+        if not isinstance(query, dict) or not isinstance(query.get("query"), str):
+            raise ValueError(f"第 {number} 行应为 {{\"id\": …, \"query\": \"问题\"}}")
+        queries.append(query)
+    return queries
+
+
 def _search(args, settings: Settings) -> int:
     from .search import EmptyQuestion, Searcher
 
     searcher = Searcher(settings)
     if args.queries:
         try:
-            lines = Path(args.queries).read_text("utf-8").splitlines()
-            queries = [json.loads(line) for line in lines if line.strip()]
+            queries = _read_queries(args.queries)
         except (OSError, ValueError) as error:
             return _fail(f"无法读取问题文件 {args.queries}：{error}", EXIT_USAGE)
         for query in queries:
@@ -125,8 +159,7 @@ def _search(args, settings: Settings) -> int:
                 hits = [h.to_json() for h in searcher.search(query["query"], args.k).hits]
             except EmptyQuestion:
                 hits = []
-            print(json.dumps({"id": query.get("id"), "query": query["query"], "hits": hits},
-                             ensure_ascii=False), flush=True)
+            print(_json_line({"id": query.get("id"), "query": query["query"], "hits": hits}), flush=True)
         return 0
     if args.question is None:
         return _fail("请给出问题，或用 --queries FILE 指定问题文件。", EXIT_USAGE)
@@ -177,7 +210,7 @@ def _serve(args, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app", description="医院工作总结问答")
+    parser = _Parser(prog="python -m app", description="医院工作总结问答")
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="启动网页应用（默认命令）")
@@ -213,8 +246,14 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"serve": _serve, "search": _search, "chunks": _chunks, "eval": _eval}
     try:
-        return handlers[args.command or "serve"](args, settings)
+        code = handlers[args.command or "serve"](args, settings)
+        sys.stdout.flush()  # a closed pipe shows up here, not after main has returned
+        return code
     except IndexProblem as problem:
         return _fail(str(problem), EXIT_PROBLEM)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`… | head`): stop quietly, and keep Python's exit flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PROBLEM

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx")
+#: Larger files are not work summaries (logs, exports, archives); the upload limit is the same.
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 CHINESE_NUMERALS = "一二三四五六七八九十"
 
 #: Whole lines that are site furniture, not the author's text.
@@ -87,9 +89,12 @@ class Document:
     def clean_slice(self, start: int, end: int) -> str:
         """The cleaned text of source[start:end]: noise removed, paragraphs on their own lines."""
         parts = []
-        for paragraph in self.paragraphs:
-            if paragraph.end <= start or paragraph.start >= end:
-                continue
+        # Paragraphs are in source order: start at the first one ending after `start`, so a
+        # document of many paragraphs is not rescanned from its top for every chunk.
+        first_paragraph = bisect.bisect_right(self.paragraphs, start, key=lambda p: p.end)
+        for paragraph in self.paragraphs[first_paragraph:]:
+            if paragraph.start >= end:
+                break
             first, last = np.searchsorted(paragraph.offsets, [start, end])
             parts.append(paragraph.text[first:last])
         return "\n".join(parts)
@@ -247,17 +252,16 @@ def docx_text(raw: bytes, name: str) -> str:
     """A .docx as plain text: one paragraph a line, headings as markdown `#`, and the markers
     of Word's automatic numbering written out (一、 （一） 1、 （1）) so the outline sees them."""
     import io
-    import zipfile
 
     from docx import Document as WordDocument
-    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         word = WordDocument(io.BytesIO(raw))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        paragraphs = list(word.paragraphs)
+    except Exception as error:  # noqa: BLE001 - a damaged package fails in zip, XML or part lookups alike
         raise SkippedFile(name, "不是有效的 Word 文档（文件已损坏或不是 .docx）") from error
     lines, counters = [], {}
-    for paragraph in word.paragraphs:
+    for paragraph in paragraphs:
         text = paragraph.text.strip()
         if not text:
             lines.append("")
@@ -285,6 +289,11 @@ def load(path: Path, root: Path) -> Document:
     name = path.relative_to(root).as_posix()
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise SkippedFile(name, f"不支持的文件类型 {path.suffix or '（无扩展名）'}")
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise SkippedFile(name, "是指向文档目录之外的链接，出于安全不予索引")
+    size = path.stat().st_size
+    if size > MAX_DOCUMENT_BYTES:
+        raise SkippedFile(name, f"文件太大（{size / 1048576:.1f} MB，上限 {MAX_DOCUMENT_BYTES // 1048576} MB）")
     raw = path.read_bytes()
     is_word = path.suffix.lower() == ".docx"
     text, encoding = (docx_text(raw, name), "docx") if is_word else decode(raw, name)

@@ -25,6 +25,7 @@ import os
 import shutil
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ class EmbeddingCache:
             try:
                 with np.load(shard) as data:
                     self._vectors.update(zip(data["keys"].tolist(), data["vectors"]))
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 shard.unlink(missing_ok=True)  # a shard is only a cache: drop what is unreadable
 
     def get(self, key: str) -> np.ndarray | None:

@@ -55,9 +55,17 @@ def groups(texts: list[str]) -> list[int]:
         return i
 
     buckets: dict[tuple[int, bytes], list[int]] = {}
+    first_with: dict[bytes, int] = {}
     rows = PERMUTATIONS // BANDS
     for i, values in enumerate(sets):
         if len(values) < MIN_SHINGLES:
+            continue
+        first = first_with.setdefault(values.tobytes(), i)
+        if first != i:
+            # An exact copy joins its first occurrence's group and pairs with whatever that one
+            # pairs with; leaving it out of the buckets keeps a file of one repeated passage
+            # from costing a comparison between every two of its chunks.
+            parent[i] = first
             continue
         signature = _signature(values)
         for band in range(BANDS):

@@ -158,9 +158,13 @@ def build_app(searcher: Searcher):
     def search(question: str, k: int = 5) -> list[dict]:
         """Hits for `question` as JSON objects (the `/search` API contract)."""
         try:
-            return [hit.to_json() for hit in searcher.search(question, int(k)).hits]
+            count = int(k)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise gr.Error("段落数 k 必须是整数（1–50）。", print_exception=False) from error
+        try:
+            return [hit.to_json() for hit in searcher.search(question or "", count).hits]
         except EmptyQuestion as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(str(error), print_exception=False) from error
 
     def respond(question, history, k, documents, articles, topic):
         history = list(history or [])
@@ -232,7 +236,7 @@ def build_app(searcher: Searcher):
 
     def upload(files, overwrite, password):
         if not password_ok(password):
-            raise gr.Error("需要管理员密码。")
+            raise gr.Error("需要管理员密码。", print_exception=False)
         messages = []
         for file in files or []:
             path = Path(file if isinstance(file, str) else file.name)
@@ -244,7 +248,7 @@ def build_app(searcher: Searcher):
 
     def rebuild(password, progress=gr.Progress()):
         if not password_ok(password):
-            raise gr.Error("需要管理员密码。")
+            raise gr.Error("需要管理员密码。", print_exception=False)
         from .index import IndexProblem, build
 
         stages = {"documents": "读取文档", "embedding": "计算向量", "writing": "写入索引"}
@@ -277,8 +281,9 @@ def build_app(searcher: Searcher):
             with gr.Tab("问答", id="chat-tab"):
                 with gr.Row():
                     with gr.Column(scale=3):
+                        # No LaTeX: "$$…$$" in a summary is text like any other.
                         chatbot = gr.Chatbot(label="对话", height=560, elem_id="chat", allow_tags=False,
-                                             buttons=["copy"])
+                                             buttons=["copy"], latex_delimiters=[])
                         with gr.Row():
                             question = gr.Textbox(
                                 placeholder="例如：医院如何推行院务公开？ / how did hospitals handle 院务公开?",

@@ -13,6 +13,11 @@ import pytest
 from app.config import PROJECT_ROOT, Settings
 from app.model import Embedder, ensure_model
 
+# The tests talk to the app on loopback only: no client telemetry, no hub look-ups.
+for variable, value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"),
+                        ("HF_HUB_DISABLE_TELEMETRY", "1")):
+    os.environ.setdefault(variable, value)
+
 SEEDS = PROJECT_ROOT / "seeds"
 SHARED_SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from app.config import PROJECT_ROOT
 
-from .test_ui import free_port, wait_for_port
+from .test_ui import serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = PROJECT_ROOT / "tests" / "screenshots"
@@ -32,17 +30,9 @@ def app_url(seed_index, tmp_path_factory):
     work = tmp_path_factory.mktemp("browser")
     shutil.copytree(seed_index.seeds, work / "seeds")
     shutil.copytree(seed_index.index, work / "index")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--index", str(work / "index"),
-         "--seeds", str(work / "seeds")],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "QA_ADMIN_PASSWORD": PASSWORD, "PYTHONIOENCODING": "utf-8"},
-    )
-    wait_for_port(process, port)
-    yield f"http://127.0.0.1:{port}/", work
-    process.terminate()
-    process.wait(timeout=30)
+    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds"),
+                 env={**os.environ, "QA_ADMIN_PASSWORD": PASSWORD, "PYTHONIOENCODING": "utf-8"}) as (url, _):
+        yield url, work
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +153,48 @@ def test_admin_uploads_a_summary_and_finds_it_after_rebuild(page, app_url):
     page.get_by_role("tab", name="问答").click()
     reply = ask(page, "救护车平均出车时间")
     assert "急诊科总结.txt" in reply
+
+
+@pytest.fixture(scope="module")
+def injected_app_url(seed_index, tmp_path_factory, model_dir, embedder):
+    """The app on the seeds plus a document full of HTML, script and markdown."""
+    from app.index import build
+
+    from .test_reliability import INJECTION_DOCUMENT
+
+    work = tmp_path_factory.mktemp("injected")
+    shutil.copytree(seed_index.seeds, work / "seeds")
+    shutil.copytree(seed_index.index, work / "index")
+    (work / "seeds" / "网页粘贴.md").write_text(INJECTION_DOCUMENT, "utf-8")
+    build(work / "seeds", work / "index", model_dir, embedder=embedder)
+    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds")) as (url, _):
+        yield url
+
+
+def test_html_in_documents_and_questions_shows_as_text_and_never_runs(browser, injected_app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 950}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(injected_app_url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    reply = ask(page, "拦截跨站脚本攻击", typed=False)
+    page.locator("#chat details summary").first.click()  # open the first source card
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "06-injection-answer.png"))
+    assert "网页粘贴.md" in reply and "<svg/onload=window.__pwned=3>" in reply
+    card = page.locator("#chat details").first.inner_text()
+    assert "<svg/onload=window.__pwned=3>" in card and "**粗体** [链接](javascript:alert(1))" in card
+    assert "`代码` $$x^2$$ | 表格 | ---" in card
+    question = "<img src=x onerror=window.__pwned=4>院务公开 **加粗**"
+    ask(page, question, typed=False)
+    assert page.locator("#chat .message-row").nth(-2).inner_text().strip() == question
+
+    page.locator("#sources label").first.click()
+    page.locator("#view").click()
+    page.wait_for_selector("#viewer .hl", timeout=10_000)
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(SHOTS / "07-injection-source.png"))
+    source = page.locator("#viewer").inner_text()
+    assert "<script>window.__pwned=1</script>" in source and '<img src=x onerror="window.__pwned=2">' in source
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("#chat img, #chat svg[onload], #viewer img, #viewer script").count() == 0
+    context.close()

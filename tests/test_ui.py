@@ -7,6 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +28,7 @@ def wait_for_port(process: subprocess.Popen, port: int, seconds: float = 180) ->
     deadline = time.time() + seconds
     while time.time() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"server exited: {process.stderr.read()}")
+            pytest.fail(f"server exited: {process.stderr.read() if process.stderr else process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -34,19 +37,31 @@ def wait_for_port(process: subprocess.Popen, port: int, seconds: float = 180) ->
     pytest.fail("server did not start")
 
 
+@contextmanager
+def serving(*arguments: str, env: dict[str, str] | None = None, launcher: tuple[str, ...] = ("-m", "app"),
+            log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m app serve --port P *arguments` on a free loopback port, as a user starts it;
+    yields its URL and process, and stops it afterwards. Its output goes to `log` when given."""
+    port = free_port()
+    with open(log or os.devnull, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, *launcher, "serve", "--port", str(port), *arguments], cwd=PROJECT_ROOT,
+            stdout=output, stderr=subprocess.STDOUT if log else subprocess.PIPE, text=True,
+            env=env or {**os.environ, "PYTHONIOENCODING": "utf-8"},
+        )
+        try:
+            wait_for_port(process, port)
+            yield f"http://127.0.0.1:{port}/", process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def server(seed_index):
-    """`python -m app serve` on a free loopback port, as a user starts it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--index", str(seed_index.index)],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-    )
-    wait_for_port(process, port)
-    yield f"http://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(timeout=30)
+    """The app on the seed index."""
+    with serving("--index", str(seed_index.index)) as (url, _):
+        yield url
 
 
 def test_search_endpoint_returns_hits(server):
@@ -63,6 +78,16 @@ def test_search_endpoint_refuses_a_blank_question_with_a_message(server):
 
     with pytest.raises(Exception, match="问题为空"):
         Client(server, verbose=False).predict("   ", 3, api_name="/search")
+
+
+def test_search_endpoint_refuses_a_bad_k_with_a_message(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    for k in ("abc", None):
+        with pytest.raises(Exception, match="段落数 k 必须是整数"):
+            client.predict("院务公开", k, api_name="/search")
+    assert len(client.predict("院务公开", 10**9, api_name="/search")) == 50  # clamped, not refused
 
 
 def test_server_binds_loopback_only(server):
