@@ -619,8 +619,8 @@ def guarded_app(seed_index, tmp_path_factory):
     shutil.copytree(seed_index.seeds, work / "seeds")
     copy_index(seed_index.index, work / "index")
     with serving("--index", str(work / "index"), "--seeds", str(work / "seeds"), launcher=("-c", AUDITED_APP),
-                 env=app_environment(QA_ADMIN_PASSWORD=PASSWORD, QA_SOCKET_LOG=str(work / "sockets.jsonl"))
-                 ) as (url, process):
+                 env=app_environment(QA_ADMIN_PASSWORD=PASSWORD, QA_SOCKET_LOG=str(work / "sockets.jsonl")),
+                 log=work / "server.log") as (url, process):
         yield url, work, process
 
 
@@ -663,6 +663,18 @@ def test_admin_actions_are_refused_on_the_server_without_the_password(guarded_ap
     assert gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1].startswith("**索引状态**")
     rebuilt = gradio_call(url, "rebuild", [None], session)["output"]["data"][0]
     assert rebuilt.startswith("重建完成：5 个文档")
+
+
+def test_refused_requests_leave_no_traceback_in_the_server_log(guarded_app):
+    from gradio_client import Client
+
+    url, work, _ = guarded_app
+    client = Client(url, verbose=False)
+    for question, k, message in (("   ", 3, "问题为空"), ("院务公开", "abc", "段落数 k 必须是整数")):
+        with pytest.raises(Exception, match=message):
+            client.predict(question, k, api_name="/search")
+    assert gradio_call(url, "rebuild", [None], uuid.uuid4().hex)["output"]["error"] == "需要管理员密码。"
+    assert "Traceback" not in (work / "server.log").read_text("utf-8")
 
 
 def test_the_app_makes_no_connection_beyond_loopback(guarded_app):
