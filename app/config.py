@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def data_lines(name: str) -> list[str]:
+    """The non-empty lines of app/data/NAME that are not `#` comments."""
+    lines = (line.strip() for line in (DATA / name).read_text("utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _default_model_dir() -> Path:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import lexical, neardup
+from .config import data_lines
 from .translate import Dictionary
 from .chunks import CHUNKING_VERSION, Chunk, chunk_document
 from .documents import SkippedFile, discover, load
@@ -523,9 +524,7 @@ def dense_index(vectors: np.ndarray, probes: np.ndarray | None = None) -> tuple[
 
 def probe_questions(embedder: Embedder) -> np.ndarray:
     """The recall probes: questions of the kind staff ask, encoded as questions are."""
-    path = Path(__file__).with_name("data") / "probe_questions.txt"
-    lines = [line.strip() for line in path.read_text("utf-8").splitlines()]
-    return embedder.encode_queries([line for line in lines if line and not line.startswith("#")])
+    return embedder.encode_queries(data_lines("probe_questions.txt"))
 
 
 def _previous_terms(index_dir: Path) -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-DATA = Path(__file__).with_name("data")
+from .config import DATA
 #: Bumped whenever tokenisation changes (dictionary, stop words, bigrams), so cached terms are redone.
 LEXICAL_VERSION = 1
 K1 = 1.2

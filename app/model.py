@@ -16,6 +16,7 @@ import shutil
 import struct
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -348,8 +349,6 @@ def export_onnx(folder: Path) -> Path:
     target.parent.mkdir(exist_ok=True)
     work = target.with_suffix(".tmp")
     sample = torch.ones(2, 16, dtype=torch.long)
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(

@@ -16,13 +16,12 @@ import re
 import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from . import lexical
 from .chunks import Chunk
-from .config import Settings
+from .config import Settings, data_lines
 from .documents import Document, load
 from .index import SEARCH_DEPTH, Generation, IndexCorrupt, current_name, load_generation
 from .model import Embedder
@@ -34,7 +33,6 @@ MAX_QUESTION_CHARS = 1000
 SIGNALS = ("hybrid", "dense", "lexical")
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
 ABSTAIN_DEPTH = 3  # passages whose word coverage can vouch for an answer
-BACKGROUND = Path(__file__).with_name("data") / "background.txt"
 
 
 def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
@@ -53,8 +51,7 @@ def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
 
 
 def _background_vectors(embedder: Embedder) -> np.ndarray:
-    lines = [line.strip() for line in BACKGROUND.read_text("utf-8").splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
+    lines = data_lines("background.txt")
     digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
     cached = embedder.folder / f"background-{digest}.npy"
     try:
