@@ -267,3 +267,38 @@ def chunk_document(document: Document) -> list[Chunk]:
             line_start=document.line_of(start), line_end=document.line_of(end - 1),
         ))
     return chunks
+
+
+#: A window is a sentence of a chunk, joined with the next ones while shorter than this.
+WINDOW_MIN_CHARS = 40
+WINDOW_SPLIT = re.compile(r"(?<=[。！？；!?;\n])")
+
+
+def sentence_windows(text: str, min_chars: int = WINDOW_MIN_CHARS) -> list[tuple[int, int]]:
+    """Spans `(start, end)` of `text` (a chunk's text), one per sentence, a sentence shorter
+    than `min_chars` joined to the one after it; together they cover every sentence once.
+
+    A long chunk (a list of measures, say) is about several things, and its one vector is
+    about none of them well; each window is embedded on its own so a question that matches
+    one sentence finds the chunk (app/search.py). Windows are never shown: hits stay chunks.
+    """
+    spans: list[list[int]] = []
+    position = 0
+    for piece in WINDOW_SPLIT.split(text):
+        start, end = position, position + len(piece)
+        position = end
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        start += len(piece) - len(piece.lstrip())
+        end -= len(piece) - len(piece.rstrip())
+        if spans and len(window_text(text, spans[-1])) < min_chars:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [(start, end) for start, end in spans] or [(0, len(text))]
+
+
+def window_text(text: str, span) -> str:
+    """The text of a window as it is embedded: its sentences without the line breaks between."""
+    return re.sub(r"\s*\n\s*", "", text[span[0]:span[1]]).strip()

@@ -111,7 +111,8 @@ def build_main(argv: list[str] | None = None) -> int:
     else:
         state = "索引无变化" if report.unchanged else f"已生成 {report.generation}"
         print(f"{state}：{report.documents} 个文档，{report.chunks} 个段落，"
-              f"新嵌入 {report.embedded_chunks}，复用 {report.reused_chunks}，"
+              f"新嵌入 {report.embedded_chunks}，复用 {report.reused_chunks}；"
+              f"{report.windows} 个句窗，新嵌入 {report.embedded_windows}，"
               f"用时 {report.seconds:.1f} 秒")
     return 0
 

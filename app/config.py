@@ -24,10 +24,12 @@ def _default_model_dir() -> Path:
 class FusionWeights:
     """Weights of the hybrid search, tuned on bench/eval (see docs/RETRIEVAL.md)."""
 
-    lexical_zh: float = 0.7  # weight of BM25 for an all-Chinese question
+    lexical_zh: float = 0.4  # weight of BM25 for an all-Chinese question
     lexical_en: float = 0.3  # weight of BM25 over dictionary translations for an English one
     translation_weight: float = 1.0  # a translated term counts this much of a question term
-    dense_width: float = 0.10  # cosines this far below the best one count as no dense evidence
+    dense_width: float = 0.05  # dense scores this far below the best one count as no dense evidence
+    window_share: float = 0.65  # a chunk's dense score: this much its best sentence window, the rest itself
+    window_bias: float = 0.5  # a window's closeness to every question of the language, subtracted this much
     abstain_background_margin: float = 0.045  # abstain when general text is this much closer than any passage
     abstain_known: float = 0.55  # or (a Chinese question) the corpus knows fewer of its words …
     abstain_covered: float = 0.3  # … and the best passages hold fewer of them than this

@@ -7,13 +7,21 @@ Layout of an index folder:
         manifest.json             documents, model identity, chunking version, file checksums
         chunks.jsonl              one chunk a line (hit-shaped, plus its text key)
         vectors.npy, dense.faiss  embeddings and the FAISS index over them
+        windows.npy, windows.faiss  sentence windows of the chunks (chunk row, start, end) and
+                                  their FAISS index (vectors plus two columns of bias, below)
         lexical_*.json/npz        the BM25 index
     index/cache/<model>/          embeddings by text hash, shared by every generation
     index/.lock                   held by the build that is running
 
 A build writes a whole new generation beside the served one and switches by renaming a new
 CURRENT over the old one, after everything is flushed; a build killed at any moment leaves
-the previous generation serving. Only chunks whose text is new are embedded.
+the previous generation serving. Only chunks and windows whose text is new are embedded.
+
+Window vectors carry two more columns: how close the window is on average to the probe
+questions (app/data/probe_questions.txt) in English and in Chinese. Some sentences are close to
+every question of a language (e5's "hubs": a sentence with Latin names or numbers to English
+questions, say); a search subtracts a share of that closeness by extending the question vector
+with `window_query`, so FAISS ranks by the corrected score, exactly, at any scale.
 """
 
 from __future__ import annotations
@@ -37,14 +45,14 @@ import numpy as np
 from . import lexical, neardup
 from .config import data_lines
 from .translate import Dictionary
-from .chunks import CHUNKING_VERSION, Chunk, chunk_document
+from .chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, Chunk, chunk_document, sentence_windows, window_text
 from .documents import SkippedFile, discover, load
 from .model import Embedder, model_identity
 
 if TYPE_CHECKING:
     import faiss
 
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4
 KEEP_GENERATIONS = 2
 EMBED_STEP = 128  # passages embedded between progress reports and cache writes
 # Exact inner-product search up to this many chunks; above it an inverted file, searched
@@ -52,6 +60,7 @@ EMBED_STEP = 128  # passages embedded between progress reports and cache writes
 EXACT_SEARCH_UP_TO = 50_000
 RECALL_TARGET = 0.995  # on the probes: a margin for questions unlike them (the goal is 0.99)
 SEARCH_DEPTH = 100  # dense candidates a search asks FAISS for (app.search reads it)
+WINDOW_DEPTH = 400  # window candidates a search asks FAISS for (a chunk has ~4 windows)
 
 Progress = Callable[[str, int, int], None]
 
@@ -149,6 +158,8 @@ class Generation:
     lexical: lexical.LexicalIndex
     translations: Dictionary
     duplicate_of: list[int] = field(default_factory=list)  # chunk row -> row of its group's first
+    windows: "faiss.Index | None" = None  # sentence windows, searched with `window_query` vectors
+    window_chunk: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # window -> chunk row
 
     def __post_init__(self):
         self._members: dict[int, list[int]] = {}
@@ -190,17 +201,21 @@ def load_generation(index_dir: Path) -> Generation:
         dense = faiss.read_index(str(folder / "dense.faiss"))
         lexical_index = lexical.LexicalIndex.load(folder)
         translations = Dictionary.load(folder)
+        windows = faiss.read_index(str(folder / "windows.faiss"))
+        window_rows = np.load(folder / "windows.npy")
     except IndexCorrupt:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise IndexCorrupt(f"索引无法读取：{folder}（{error}）。请运行 python build_index.py --full 重建索引。") from error
     chunks = [_chunk_from_row(row) for row in rows]
-    if dense.ntotal != len(chunks) or lexical_index.weights.shape[0] != len(chunks):
+    if dense.ntotal != len(chunks) or lexical_index.weights.shape[0] != len(chunks) \
+            or windows.ntotal != len(window_rows) or (len(window_rows) and window_rows[:, 0].max() >= len(chunks)):
         raise IndexCorrupt(f"索引各部分的条目数不一致：{folder}。请运行 python build_index.py --full 重建索引。")
     return Generation(
         name=name, folder=folder, manifest=manifest, chunks=chunks,
         keys=[row["key"] for row in rows], dense=dense, lexical=lexical_index, translations=translations,
         duplicate_of=[row.get("duplicate_of", i) for i, row in enumerate(rows)],
+        windows=windows, window_chunk=window_rows[:, 0].astype(np.int64),
     )
 
 
@@ -222,6 +237,9 @@ class BuildReport:
     chunks: int = 0
     embedded_chunks: int = 0
     reused_chunks: int = 0
+    windows: int = 0
+    embedded_windows: int = 0
+    reused_windows: int = 0
     skipped: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     added: list[str] = field(default_factory=list)
@@ -379,15 +397,27 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     if compatible and not (report.added or report.changed or report.removed) \
             and _same_skips(manifest, report.skipped):
         report.reused_chunks = report.chunks
+        report.windows = report.reused_windows = manifest["window_index"]["windows"]
         report.unchanged = True
         report.generation = current_name(index_dir)
         return report
 
-    vectors = _embed(chunk_rows, model_dir, identity, index_dir, report, progress, embedder)
+    embedder = embedder or Embedder(model_dir)  # loads the model only when something is embedded
+    cache = EmbeddingCache(index_dir / "cache" / identity["fingerprint"], identity["dimension"])
+    vectors, report.embedded_chunks = _embed(
+        [(row["key"], _chunk_from_row(row).indexed_text) for row in chunk_rows], cache, embedder, progress, "embedding")
+    report.reused_chunks = len(chunk_rows) - report.embedded_chunks
+    windows = [(number, start, end) for number, row in enumerate(chunk_rows)
+               for start, end in sentence_windows(row["text"])]
+    texts = [window_text(chunk_rows[number]["text"], (start, end)) for number, start, end in windows]
+    window_vectors, report.embedded_windows = _embed(
+        [(text_key(text), text) for text in texts], cache, embedder, progress, "windows")
+    report.windows, report.reused_windows = len(windows), len(windows) - report.embedded_windows
     _mark_duplicates(chunk_rows)
-    probes = probe_questions(embedder or Embedder(model_dir)) if len(chunk_rows) > EXACT_SEARCH_UP_TO else None
+    probes = probe_questions(embedder)
     report.generation = _write_generation(
-        index_dir, chunk_rows, vectors, identity, documents, report.skipped, progress, probes
+        index_dir, chunk_rows, vectors, identity, documents, report.skipped, progress, probes,
+        (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
     )
     return report
 
@@ -396,34 +426,52 @@ def _same_skips(manifest: dict, skipped: list[dict]) -> bool:
     return sorted(s["file"] for s in manifest.get("skipped", [])) == sorted(s["file"] for s in skipped)
 
 
-def _embed(rows, model_dir, identity, index_dir, report, progress, embedder) -> np.ndarray:
-    cache = EmbeddingCache(index_dir / "cache" / identity["fingerprint"], identity["dimension"])
-    vectors = np.zeros((len(rows), identity["dimension"]), np.float32)
+def _embed(items: list[tuple[str, str]], cache: EmbeddingCache, embedder: Embedder,
+           progress: Progress, stage: str) -> tuple[np.ndarray, int]:
+    """Vectors of `items` (text key, text), from the cache or embedded now (and cached);
+    with how many items were embedded."""
+    vectors = np.zeros((len(items), cache.dimension), np.float32)
     missing: dict[str, list[int]] = {}
-    for row_number, row in enumerate(rows):
-        cached = cache.get(row["key"])
+    texts: dict[str, str] = {}
+    for number, (key, text) in enumerate(items):
+        cached = cache.get(key)
         if cached is None:
-            missing.setdefault(row["key"], []).append(row_number)
+            missing.setdefault(key, []).append(number)
+            texts[key] = text
         else:
-            vectors[row_number] = cached
-    report.reused_chunks = len(rows) - sum(len(r) for r in missing.values())
+            vectors[number] = cached
     if not missing:
-        return vectors
-    embedder = embedder or Embedder(model_dir)
+        return vectors, 0
     keys = list(missing)
-    texts = {key: _chunk_from_row(rows[numbers[0]]).indexed_text for key, numbers in missing.items()}
-    done = 0
-    progress("embedding", 0, len(keys))
+    progress(stage, 0, len(keys))
     for start in range(0, len(keys), EMBED_STEP):
         batch = keys[start : start + EMBED_STEP]
         embedded = embedder.encode_passages([texts[k] for k in batch])
         cache.add(batch, embedded)  # saved as it goes: a killed build loses at most one batch
         for key, vector in zip(batch, embedded):
             vectors[missing[key]] = vector
-        done += len(batch)
-        progress("embedding", done, len(keys))
-    report.embedded_chunks = sum(len(missing[k]) for k in keys)
-    return vectors
+        progress(stage, min(start + EMBED_STEP, len(keys)), len(keys))
+    return vectors, sum(len(numbers) for numbers in missing.values())
+
+
+def _probe_is_english(lines: list[str]) -> np.ndarray:
+    return np.array([not lexical.CJK.search(line) for line in lines], dtype=bool)
+
+
+def with_bias(vectors: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """Window vectors with two more columns: their mean cosine to the English probe questions
+    and to the Chinese (and mixed) ones."""
+    english = _probe_is_english(data_lines("probe_questions.txt"))
+    bias = np.stack([(probes[english] @ vectors.T).mean(axis=0), (probes[~english] @ vectors.T).mean(axis=0)], axis=1)
+    return np.ascontiguousarray(np.hstack([vectors, bias.astype(np.float32)]))
+
+
+def window_query(query: np.ndarray, cjk_share: float, bias_weight: float) -> np.ndarray:
+    """Question vectors (n, dim) extended so that their inner product with `with_bias` vectors
+    is the cosine minus `bias_weight` times the window's closeness to questions of the
+    question's language (English and Chinese mixed by the question's share of CJK)."""
+    columns = np.tile(np.array([[-bias_weight * (1 - cjk_share), -bias_weight * cjk_share]], np.float32), (len(query), 1))
+    return np.ascontiguousarray(np.hstack([query.astype(np.float32), columns]))
 
 
 def _mark_duplicates(rows: list[dict]) -> None:
@@ -432,7 +480,7 @@ def _mark_duplicates(rows: list[dict]) -> None:
         row["duplicate_of"] = first
 
 
-def _write_generation(index_dir, rows, vectors, identity, documents, skipped, progress, probes=None) -> str:
+def _write_generation(index_dir, rows, vectors, identity, documents, skipped, progress, probes, windows) -> str:
     import faiss
 
     progress("writing", 0, 1)
@@ -445,6 +493,10 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
     np.save(work / "vectors.npy", vectors)
     dense, dense_info = dense_index(vectors, probes)
     faiss.write_index(dense, str(work / "dense.faiss"))
+    window_rows, window_vectors = windows
+    np.save(work / "windows.npy", window_rows)
+    window_index, window_info = dense_index(window_vectors, window_probes(probes))
+    faiss.write_index(window_index, str(work / "windows.faiss"))
     known = _previous_terms(index_dir)
     terms = [known.get(row["key"]) or lexical.terms(_chunk_from_row(row).indexed_text) for row in rows]
     (work / "lexical_terms.json").write_text(json.dumps(
@@ -460,6 +512,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
         "model": {k: identity[k] for k in ("name", "dimension", "fingerprint")},
         "chunking_version": CHUNKING_VERSION,
         "dense_index": dense_info,
+        "window_index": dict(window_info, windows=len(window_rows), min_chars=WINDOW_MIN_CHARS),
         "documents": documents,
         "skipped": skipped,
         "chunks": len(rows),
@@ -484,7 +537,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
 def dense_index(vectors: np.ndarray, probes: np.ndarray | None = None) -> tuple["faiss.Index", dict]:
     """The FAISS index for `vectors` (L2-normalised rows) and its description for the manifest.
 
-    Exact search up to EXACT_SEARCH_UP_TO chunks. Above, an inverted file (IVF-Flat, 4·√n
+    Exact search up to EXACT_SEARCH_UP_TO vectors. Above, an inverted file (IVF-Flat, 4·√n
     lists): its recall against exact search is measured on `probes`, question vectors (the
     questions of app/data/probe_questions.txt), at the depth searches use, and the number of
     lists searched grows by half until recall@10 reaches RECALL_TARGET. (HNSW was tried first:
@@ -523,8 +576,17 @@ def dense_index(vectors: np.ndarray, probes: np.ndarray | None = None) -> tuple[
 
 
 def probe_questions(embedder: Embedder) -> np.ndarray:
-    """The recall probes: questions of the kind staff ask, encoded as questions are."""
-    return embedder.encode_queries(data_lines("probe_questions.txt"))
+    """The probes: questions of the kind staff ask, encoded as questions are."""
+    return embedder.reference_vectors("probe_questions.txt", as_questions=True)
+
+
+def window_probes(probes: np.ndarray) -> np.ndarray:
+    """The probes as a search asks the window index, with the default bias weight."""
+    from .config import FusionWeights
+
+    english = _probe_is_english(data_lines("probe_questions.txt"))
+    weight = FusionWeights().window_bias
+    return np.concatenate([window_query(probes[english], 0.0, weight), window_query(probes[~english], 1.0, weight)])
 
 
 def _previous_terms(index_dir: Path) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import struct
@@ -23,8 +24,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .config import data_lines
+
 if TYPE_CHECKING:
     import torch
+
+log = logging.getLogger(__name__)
 
 #: Bumped whenever the conversion itself changes, so stale caches are rebuilt.
 CONVERTER_VERSION = 1
@@ -456,6 +461,26 @@ class Embedder:
         feeds = {"input_ids": np.array([e.ids for e in batch], np.int64),
                  "attention_mask": np.array([e.attention_mask for e in batch], np.int64)}
         return self._session.run(None, feeds)[0].astype(np.float32)
+
+    def reference_vectors(self, name: str, as_questions: bool) -> np.ndarray:
+        """Vectors of the lines of app/data/NAME, encoded as questions or as short passages;
+        computed once per model and text, kept beside the model (a few kB)."""
+        lines = data_lines(name)
+        digest = hashlib.sha256(("\n".join(lines) + f"\n{as_questions}").encode()).hexdigest()[:12]
+        cached = self.folder / f"{Path(name).stem}-{digest}.npy"
+        try:
+            return np.load(cached)
+        except (OSError, ValueError):
+            pass
+        vectors = self.encode_queries(lines) if as_questions else self.encode_sentences(lines)
+        try:
+            work = cached.with_suffix(f".{os.getpid()}.tmp")
+            with open(work, "wb") as handle:
+                np.save(handle, vectors)
+            os.replace(work, cached)
+        except OSError:  # a read-only model folder: recompute next time
+            log.warning("cannot cache %s", cached)
+        return vectors
 
     def encode_passages(self, texts: list[str], batch_size: int = PASSAGE_BATCH) -> np.ndarray:
         """(n, dim) float32, L2-normalised, with the `passage: ` prompt."""

@@ -2,16 +2,15 @@
 
 The `Searcher` serves the generation CURRENT points at and picks up a new one between
 requests, so a rebuild never interrupts answering. A question is embedded once
-(`query: ` prompt) and scored against every chunk by FAISS; its jieba terms are scored by
+(`query: ` prompt) and scored by FAISS against every chunk and every sentence window of a
+chunk (a chunk's dense score is mostly its best sentence's); its jieba terms are scored by
 BM25; the two are fused with weights that depend on the question, and near-duplicate
 passages collapse into one hit that lists where else the text appears.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
 import threading
 from collections.abc import Collection, Iterator
@@ -21,9 +20,9 @@ import numpy as np
 
 from . import lexical
 from .chunks import Chunk
-from .config import Settings, data_lines
+from .config import Settings
 from .documents import Document, load
-from .index import SEARCH_DEPTH, Generation, IndexCorrupt, current_name, load_generation
+from .index import SEARCH_DEPTH, WINDOW_DEPTH, Generation, IndexCorrupt, current_name, load_generation, window_query
 from .model import Embedder
 from .translate import english_words
 
@@ -50,23 +49,17 @@ def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
     yield from (row for row in np.argsort(-scores, kind="stable").tolist() if row not in taken)
 
 
-def _background_vectors(embedder: Embedder) -> np.ndarray:
-    lines = data_lines("background.txt")
-    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
-    cached = embedder.folder / f"background-{digest}.npy"
-    try:
-        return np.load(cached)
-    except (OSError, ValueError):
-        pass
-    vectors = embedder.encode_sentences(lines)
-    try:
-        work = cached.with_suffix(f".{os.getpid()}.tmp")
-        with open(work, "wb") as handle:
-            np.save(handle, vectors)
-        os.replace(work, cached)
-    except OSError:  # a read-only model folder: recompute next start
-        log.warning("cannot cache %s", cached)
-    return vectors
+def _candidate_scores(index, query: np.ndarray, count: int, depth: int) -> np.ndarray:
+    """Inner products of the question with the `depth` best rows of a FAISS index; the other
+    rows get the lowest of them (at most that: they ranked below it)."""
+    scores = np.zeros(count, np.float32)
+    if count:
+        values, rows = index.search(query, min(depth, count))
+        valid = rows[0] >= 0
+        if valid.any():
+            scores[:] = values[0][valid].min()
+            scores[rows[0][valid]] = values[0][valid]
+    return scores
 
 
 class EmptyQuestion(ValueError):
@@ -204,11 +197,10 @@ class Searcher:
 
     @property
     def background(self) -> np.ndarray:
-        """Vectors of app/data/background.txt: general text about anything but hospital work.
-        Computed once per model and text, kept beside the model (a few kB)."""
+        """Vectors of app/data/background.txt: general text about anything but hospital work."""
         with self._background_lock:
             if self._background is None:
-                self._background = _background_vectors(self.embedder)
+                self._background = self.embedder.reference_vectors("background.txt", as_questions=False)
             return self._background
 
     def catalogue(self) -> dict[str, list[str]]:
@@ -260,7 +252,8 @@ class Searcher:
         plan = self.plan(text, generation)
         n = len(generation.chunks)
         query = self.embedder.encode_queries([text]) if signals != "lexical" else None
-        dense = self._dense_scores(generation, query) if query is not None else np.zeros(n, np.float32)
+        dense, chunk_cosines = (self.dense_scores(generation, query, plan.cjk_share) if query is not None
+                                else (np.zeros(n, np.float32),) * 2)
         lexical_scores = generation.lexical.scores(plan.terms) if signals != "dense" else np.zeros(n, np.float32)
         if signals == "dense":
             fused = dense
@@ -272,7 +265,7 @@ class Searcher:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
         hits = self._hits(generation, fused, k)
         abstained = signals == "hybrid" and self._should_abstain(
-            plan, hits, self.background_margin(query[0], dense))
+            plan, hits, self.background_margin(query[0], chunk_cosines))
         if abstained:
             hits = []
         terms = tuple(t for t in plan.terms if not t.startswith("§"))
@@ -286,16 +279,24 @@ class Searcher:
             for c in generation.chunks
         ], dtype=bool)
 
-    @staticmethod
-    def _dense_scores(generation: Generation, query_vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of every chunk (0 for chunks outside the FAISS candidates)."""
-        n = generation.dense.ntotal
-        scores = np.zeros(n, np.float32)
-        if n:
-            values, rows = generation.dense.search(query_vector, min(SEARCH_DEPTH, n))
-            valid = rows[0] >= 0
-            scores[rows[0][valid]] = values[0][valid]
-        return scores
+    def dense_scores(self, generation: Generation, query: np.ndarray, cjk: float) -> tuple[np.ndarray, np.ndarray]:
+        """Dense score of every chunk, and its own cosine with the question.
+
+        The score mixes the chunk's cosine with the corrected cosine of its best sentence
+        window (`window_share` of it; see app/index.py for the correction). Chunks outside
+        the FAISS candidates get the lowest candidate's value: at most that, and far below
+        the top, where `fuse` ignores dense differences anyway.
+        """
+        cosines = _candidate_scores(generation.dense, query, generation.dense.ntotal, SEARCH_DEPTH)
+        if generation.windows is None or not generation.windows.ntotal or not self.fusion.window_share:
+            return cosines, cosines
+        windows = generation.windows
+        values, rows = windows.search(window_query(query, cjk, self.fusion.window_bias), min(WINDOW_DEPTH, windows.ntotal))
+        valid = rows[0] >= 0
+        best = np.full(len(cosines), values[0][valid].min() if valid.any() else 0.0, np.float32)
+        np.maximum.at(best, generation.window_chunk[rows[0][valid]], values[0][valid])
+        share = self.fusion.window_share
+        return (1 - share) * cosines + share * best, cosines
 
     def lexical_weight(self, plan: QueryPlan) -> float:
         """How far to trust BM25 for this question: much for Chinese, little for translations."""

@@ -251,7 +251,8 @@ def build_app(searcher: Searcher):
             raise gr.Error("需要管理员密码。", print_exception=False)
         from .index import IndexProblem, build
 
-        stages = {"documents": "读取文档", "embedding": "计算向量", "writing": "写入索引"}
+        stages = {"documents": "读取文档", "embedding": "计算段落向量", "windows": "计算句子向量",
+                  "writing": "写入索引"}
 
         def report(stage, done, total):
             progress((done, total), desc=stages.get(stage, stage))
@@ -262,7 +263,8 @@ def build_app(searcher: Searcher):
         except IndexProblem as problem:
             return f"重建失败：{inert(str(problem))}", render_status(index_status(settings))
         searcher.generation  # switch to the new generation now, not on the next question
-        lines = [f"重建完成：{result.documents} 个文档，{result.chunks} 个段落，新计算 {result.embedded_chunks} 个，"
+        lines = [f"重建完成：{result.documents} 个文档，{result.chunks} 个段落，新计算 {result.embedded_chunks} 个段落、"
+                 f"{result.embedded_windows} 个句子的向量，"
                  f"用时 {result.seconds:.1f} 秒。"]
         for label, names in (("新增", result.added), ("修改", result.changed), ("删除", result.removed)):
             if names:

@@ -90,3 +90,29 @@ def test_a_file_of_only_headings_keeps_its_outline_as_content(tmp_path):
     chunks = chunk_document(load(tmp_path / "outline.txt", tmp_path))
     assert len(chunks) == 1
     assert chunks[0].text == outline.strip() and (chunks[0].line_start, chunks[0].line_end) == (1, 4)
+
+
+def test_sentence_windows_cover_each_sentence_once_and_join_short_ones():
+    from app.chunks import sentence_windows, window_text
+
+    text = "一、总体情况。\n全年门诊量达到十二万人次，比上年增长百分之八，住院病人四千余人。短句。另一句也不长！最后一句话在这里，讲的是今年的设备采购情况和培训。"
+    spans = sentence_windows(text, min_chars=20)
+    assert [window_text(text, s) for s in spans] == [
+        "一、总体情况。全年门诊量达到十二万人次，比上年增长百分之八，住院病人四千余人。",
+        "短句。另一句也不长！最后一句话在这里，讲的是今年的设备采购情况和培训。",
+    ]
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_windows_of_the_seed_chunks_cover_their_text(seed_chunks):
+    from app.chunks import sentence_windows
+
+    counts = []
+    for chunk in all_chunks(seed_chunks):
+        spans = sentence_windows(chunk.text)
+        assert all(0 <= start < end <= len(chunk.text) for start, end in spans)
+        uncovered = "".join(ch for i, ch in enumerate(chunk.text) if not any(s <= i < e for s, e in spans))
+        assert not uncovered.strip()
+        counts.append(len(spans))
+    assert sum(counts) == 689 and max(counts) >= 8

@@ -14,7 +14,7 @@ import pytest
 from app.config import PROJECT_ROOT, Settings
 from app.index import (
     IndexCorrupt, IndexLocked, IndexMissing, build, build_lock, current_name, is_stale,
-    load_generation,
+    load_generation, window_query,
 )
 from app.search import Searcher
 
@@ -42,10 +42,27 @@ def test_round_trip_reloads_exactly_what_was_built(seed_index):
     assert sum(d["chunks"] for d in manifest["documents"]) == len(generation.chunks)
 
 
+def test_windows_carry_their_bias_and_the_question_vector_subtracts_it(seed_index, embedder):
+    generation = load_generation(seed_index.index)
+    assert generation.manifest["window_index"] == {"type": "IndexFlatIP", "exact": True, "windows": 689, "min_chars": 40}
+    assert generation.windows.ntotal == len(generation.window_chunk) == 689 and generation.windows.d == 386
+    assert sorted(set(generation.window_chunk.tolist())) == list(range(len(generation.chunks)))
+    stored = generation.windows.reconstruct_n(0, generation.windows.ntotal)
+    assert np.allclose(np.linalg.norm(stored[:, :384], axis=1), 1.0, atol=1e-4)
+    assert 0.65 < stored[:, 384:].min() and stored[:, 384:].max() < 0.9  # mean cosines to the probes
+    query = embedder.encode_queries(["放射科一年检查了多少病人？"])
+    cosines = stored[:, :384] @ query[0]
+    assert np.allclose(window_query(query, 1.0, 0.5) @ stored.T, cosines - 0.5 * stored[:, 385], atol=1e-5)
+    assert np.allclose(window_query(query, 0.0, 0.5) @ stored.T, cosines - 0.5 * stored[:, 384], atol=1e-5)
+    assert np.allclose(window_query(query, 0.25, 1.0) @ stored.T,
+                       cosines - 0.75 * stored[:, 384] - 0.25 * stored[:, 385], atol=1e-5)
+
+
 def test_incremental_rebuilds_embed_only_what_changed(corpus, tmp_path, model_dir, embedder):
     index = tmp_path / "index"
     first = build(corpus, index, model_dir, embedder=embedder)
     assert first.embedded_chunks == first.chunks > 150 and first.reused_chunks == 0
+    assert first.embedded_windows == first.windows == 689 and first.reused_windows == 0
 
     again = build(corpus, index, model_dir, embedder=embedder)
     assert (again.embedded_chunks, again.unchanged, again.generation) == (0, True, first.generation)
@@ -54,6 +71,7 @@ def test_incremental_rebuilds_embed_only_what_changed(corpus, tmp_path, model_di
     added = build(corpus, index, model_dir, embedder=embedder)
     assert added.added == ["急诊 总结.txt"] and added.embedded_chunks == 1
     assert added.chunks == first.chunks + 1 and added.reused_chunks == first.chunks
+    assert (added.windows, added.embedded_windows, added.reused_windows) == (690, 1, 689)
     searcher = Searcher(Settings(seeds=corpus, index=index, model=model_dir), embedder=embedder)
     assert searcher.search("救护车出车", 1).hits[0].doc == "急诊 总结.txt"
 
@@ -61,6 +79,7 @@ def test_incremental_rebuilds_embed_only_what_changed(corpus, tmp_path, model_di
     seed.write_text(seed.read_text("utf-8").replace("我们坚持院务公开制度", "我们始终坚持院务公开制度"), "utf-8")
     changed = build(corpus, index, model_dir, embedder=embedder)
     assert changed.changed == ["001_824a9c74254aab94.txt"] and changed.embedded_chunks == 1
+    assert changed.embedded_windows == 1
 
     (corpus / "急诊 总结.txt").unlink()
     removed = build(corpus, index, model_dir, embedder=embedder)

@@ -88,6 +88,29 @@ def test_near_duplicate_copies_collapse_into_one_hit_with_also_in(searcher):
     assert all("药费减免" not in h.text for h in hits[1:])
 
 
+@pytest.mark.parametrize("question, evidence, without_windows", [
+    ("What rules govern expense reimbursement approval?", "健全了费用报销制度及审批规", 10),
+    ("What did the new director do on his first day?", "当天下午就召开了全院职工大会", 7),
+    ("放射科一年检查了多少病人？", "本年度我科完成总诊疗病人44342人次", 9),
+])
+def test_a_question_about_one_sentence_of_a_long_chunk_finds_it_through_its_window(
+        searcher, question, evidence, without_windows):
+    """The answer is one sentence of a long chunk about several things: the chunk's own vector
+    ranks it low; its best sentence window ranks it near the top."""
+    from dataclasses import replace
+
+    def rank(fusion):
+        searcher.fusion = fusion
+        try:
+            hits = searcher.search(question, 10).hits
+        finally:
+            searcher.fusion = searcher.settings.fusion
+        return next((n for n, h in enumerate(hits, 1) if evidence in h.text), None)
+
+    assert rank(searcher.settings.fusion) <= 2
+    assert rank(replace(searcher.settings.fusion, window_share=0.0)) == without_windows
+
+
 def test_english_question_is_expanded_and_reaches_the_ambulance_passage(searcher):
     result = searcher.search("When did the hospital buy an ambulance?", 5)
     assert "救护车" in result.expanded_query
@@ -114,7 +137,7 @@ def test_questions_closer_to_general_text_than_to_any_passage_abstain(searcher, 
 def test_background_margin_separates_a_real_question_from_an_off_topic_one(searcher):
     def margin(question):
         query = searcher.embedder.encode_queries([question])
-        return searcher.background_margin(query[0], searcher._dense_scores(searcher.generation, query))
+        return searcher.background_margin(query[0], searcher.dense_scores(searcher.generation, query, 1.0)[1])
 
     assert searcher.background.shape == (64, 384)
     assert margin("What is the capital of France?") > 0.045
@@ -132,7 +155,9 @@ def test_no_question_of_the_evaluation_set_abstains_and_fusion_beats_each_signal
         assert metrics["hybrid"][lang]["abstained"] == 0
         assert metrics["hybrid"][lang]["mrr@10"] > metrics["dense"][lang]["mrr@10"]
         assert metrics["hybrid"][lang]["mrr@10"] > metrics["lexical"][lang]["mrr@10"]
-    assert metrics["hybrid"]["all"]["hit@5"] >= 0.9
+    # the goals of the retrieval issue (docs/RETRIEVAL.md)
+    assert metrics["hybrid"]["all"]["hit@5"] >= 0.95 and metrics["hybrid"]["en"]["hit@5"] >= 0.9
+    assert metrics["hybrid"]["all"]["mrr@10"] >= 0.85
 
 
 def test_nine_in_ten_off_topic_questions_abstain(searcher):
