@@ -12,7 +12,9 @@ index/ is left alone). Larger scales are synthetic, in memory: chunk n is a copy
 seed chunk (its text, citation and BM25 row); its vector is that chunk's vector plus up to
 half of each of two other random seed vectors, normalised, plus Gaussian noise of norm 0.3,
 so vectors spread continuously between the seed passages instead of piling onto 187 points,
-and every BM25 posting list grows with n, as common words' lists do in a real corpus.
+and every BM25 posting list grows with n, as common words' lists do in a real corpus. Its
+sentence windows are those of its seed chunk, each window vector moved by the same kind of
+noise and its bias columns recomputed from the probes (~3.7 windows a chunk, as in the seeds).
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ import numpy as np  # noqa: E402
 from app import lexical  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.evaluate import evaluate, read_questions  # noqa: E402
-from app.index import SEARCH_DEPTH, Generation, build, dense_index, probe_questions  # noqa: E402
+from app.index import (  # noqa: E402
+    SEARCH_DEPTH, WINDOW_DEPTH, Generation, build, dense_index, probe_questions, window_probes, window_query, with_bias,
+)
 from app.model import Embedder, ensure_model  # noqa: E402
-from app.search import Searcher  # noqa: E402
+from app.search import Searcher, cjk_share  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench"
 PARTS = ["latency", "embedding", "start", "scale", "baselines"]
@@ -80,7 +84,7 @@ def latency(searcher: Searcher, texts: list[str], rounds: int) -> dict:
 
 
 def stage_latency(searcher: Searcher, texts: list[str]) -> dict:
-    """Median ms of each stage of a search: question encoding, FAISS, BM25."""
+    """Median ms of each stage of a search: question encoding, FAISS (chunks and windows), BM25."""
     generation = searcher.generation
     encode, dense, bm25 = [], [], []
     for text in texts:
@@ -88,6 +92,8 @@ def stage_latency(searcher: Searcher, texts: list[str]) -> dict:
         vector = searcher.embedder.encode_queries([text])
         t1 = time.perf_counter()
         generation.dense.search(vector, min(SEARCH_DEPTH, generation.dense.ntotal))
+        generation.windows.search(window_query(vector, 1.0, searcher.fusion.window_bias),
+                                  min(WINDOW_DEPTH, generation.windows.ntotal))
         t2 = time.perf_counter()
         generation.lexical.scores(searcher.plan(text, generation).terms)
         t3 = time.perf_counter()
@@ -195,6 +201,25 @@ def serving_memory(index: Path, texts: list[str]) -> dict:
 # ------------------------------------------------------------------ scale
 
 
+def synthetic_windows(seed: Generation, picks: np.ndarray, rng, probes: np.ndarray) -> tuple:
+    """The windows of the synthetic chunks: their seed chunk's, vectors moved by noise."""
+    seed_windows = seed.windows.reconstruct_n(0, seed.windows.ntotal)[:, :-2]
+    order = np.argsort(seed.window_chunk, kind="stable")
+    first = np.searchsorted(seed.window_chunk[order], np.arange(len(seed.chunks)))
+    per_chunk = np.bincount(seed.window_chunk, minlength=len(seed.chunks))
+    counts = per_chunk[picks]
+    window_chunk = np.repeat(np.arange(len(picks)), counts)
+    offsets = np.arange(len(window_chunk)) - np.repeat(np.cumsum(counts) - counts, counts)
+    sources = order[np.repeat(first[picks], counts) + offsets]
+    vectors = np.empty((len(sources), seed_windows.shape[1] + 2), np.float32)
+    for start in range(0, len(sources), 200_000):
+        part = seed_windows[sources[start:start + 200_000]].copy()
+        part += rng.standard_normal(part.shape, dtype=np.float32) * (0.3 / np.sqrt(part.shape[1]))
+        part /= np.linalg.norm(part, axis=1, keepdims=True)
+        vectors[start:start + len(part)] = with_bias(part, probes)
+    return window_chunk, vectors
+
+
 def synthetic_generation(seed: Generation, count: int, seed_vectors: np.ndarray, rng, probes: np.ndarray) -> Generation:
     """`count` chunks resampled from the seed generation (see the module docstring)."""
     picks = rng.integers(0, len(seed.chunks), count)
@@ -209,24 +234,27 @@ def synthetic_generation(seed: Generation, count: int, seed_vectors: np.ndarray,
         vectors[start:start + len(part)] = part / np.linalg.norm(part, axis=1, keepdims=True)
     began = time.perf_counter()
     dense, info = dense_index(vectors, probes)
+    window_chunk, window_vectors = synthetic_windows(seed, picks, rng, probes)
+    windows, window_info = dense_index(window_vectors, window_probes(probes))
     info["index_build_s"] = round(time.perf_counter() - began, 1)
     weights = seed.lexical.weights.tocsr()[picks]
     chunks = [replace(seed.chunks[p], doc=f"synthetic-{i // 200:05d}.txt") for i, p in enumerate(picks.tolist())]
     generation = Generation(
-        name=f"synthetic-{count}", folder=seed.folder, manifest={**seed.manifest, "dense_index": info},
+        name=f"synthetic-{count}", folder=seed.folder,
+        manifest={**seed.manifest, "dense_index": info, "window_index": dict(window_info, windows=len(window_chunk))},
         chunks=chunks, keys=[str(i) for i in range(count)], dense=dense,
         lexical=lexical.LexicalIndex(seed.lexical.vocabulary, weights), translations=seed.translations,
-        duplicate_of=list(range(count)),
+        duplicate_of=list(range(count)), windows=windows, window_chunk=window_chunk,
     )
-    generation.vectors = vectors  # for the recall check
+    generation.vectors, generation.window_vectors = vectors, window_vectors  # for the recall check
     return generation
 
 
-def real_recall(generation: Generation, query_vectors: np.ndarray) -> float:
-    """Recall@10 of the served dense index against exact search, on the evaluation questions."""
-    vectors = generation.vectors
-    exact = np.argpartition(-(query_vectors @ vectors.T), 10, axis=1)[:, :10]
-    _, found = generation.dense.search(query_vectors, SEARCH_DEPTH)
+def real_recall(index, vectors: np.ndarray, query_vectors: np.ndarray) -> float:
+    """Recall@10 of a served FAISS index against exact search, on the evaluation questions."""
+    exact = np.concatenate([np.argpartition(-(block @ vectors.T), 10, axis=1)[:, :10]
+                            for block in np.array_split(query_vectors, 8)])
+    _, found = index.search(query_vectors, SEARCH_DEPTH)
     return float(np.mean([len(set(e) & set(f[:10])) / 10 for e, f in zip(exact, found)]))
 
 
@@ -242,10 +270,15 @@ def scale(settings: Settings, embedder: Embedder, seed: Generation, counts: list
         empty = Path(tempfile.mkdtemp())
         searcher = Searcher(replace(settings, index=empty), embedder=embedder)
         searcher._generation = generation  # an in-memory generation: nothing on disk to switch to
-        info = generation.manifest["dense_index"]
+        info, window_info = generation.manifest["dense_index"], generation.manifest["window_index"]
+        window_questions = np.concatenate([window_query(query_vectors[[i]], cjk_share(t), searcher.fusion.window_bias)
+                                           for i, t in enumerate(texts)])
         row = {"chunks": count, "dense_index": info["type"], "nprobe": f"{info['nprobe']}/{info['lists']}" if "nprobe" in info else "-",
                "probe_recall@10": info.get("recall_at_10", 1.0),
-               "question_recall@10": round(real_recall(generation, query_vectors), 4),
+               "question_recall@10": round(real_recall(generation.dense, generation.vectors, query_vectors), 4),
+               "windows": window_info["windows"], "window_index": window_info["type"],
+               "window_nprobe": f"{window_info['nprobe']}/{window_info['lists']}" if "nprobe" in window_info else "-",
+               "window_question_recall@10": round(real_recall(generation.windows, generation.window_vectors, window_questions), 4),
                "index_build_s": info["index_build_s"],
                **latency(searcher, texts, rounds=1), **stage_latency(searcher, texts[:40]),
                "added_rss_mb": round(_rss_mb() - rss_before)}
@@ -371,12 +404,13 @@ def main() -> int:
             figures[f"query_p50_ms_{row['chunks']}"] = row["p50_ms"]
             figures[f"query_p95_ms_{row['chunks']}"] = row["p95_ms"]
             figures[f"rss_bytes_per_chunk_{row['chunks']}"] = row["bytes_per_chunk"]
-        table("Latency at scale (synthetic chunks, hybrid, k=5)",
-              ("chunks", "dense index", "lists searched", "recall@10 probes", "recall@10 questions", "index build s",
+        table("Latency at scale (synthetic chunks and their sentence windows, hybrid, k=5)",
+              ("chunks", "dense index", "lists searched", "recall@10 probes", "recall@10 questions", "windows",
+               "window lists searched", "window recall@10 questions", "index build s",
                "p50 ms", "p95 ms", "encode ms", "FAISS ms", "BM25 ms", "added RSS MB", "bytes/chunk"),
-              [(r["chunks"], r["dense_index"], r["nprobe"], r["probe_recall@10"], r["question_recall@10"],
-                r["index_build_s"], r["p50_ms"], r["p95_ms"], r["encode_ms"], r["faiss_ms"], r["bm25_ms"],
-                r["added_rss_mb"], r["bytes_per_chunk"]) for r in rows])
+              [(r["chunks"], r["dense_index"], r["nprobe"], r["probe_recall@10"], r["question_recall@10"], r["windows"],
+                r["window_nprobe"], r["window_question_recall@10"], r["index_build_s"], r["p50_ms"], r["p95_ms"],
+                r["encode_ms"], r["faiss_ms"], r["bm25_ms"], r["added_rss_mb"], r["bytes_per_chunk"]) for r in rows])
     if "baselines" in parts:
         compared = baselines(settings, index, embedder, searcher)
         figures["baselines"] = compared

@@ -184,7 +184,7 @@ def test_html_in_documents_and_questions_shows_as_text_and_never_runs(browser, i
     card = page.locator("#chat details").first.inner_text()
     assert "<svg/onload=window.__pwned=3>" in card and "**粗体** [链接](javascript:alert(1))" in card
     assert "`代码` $$x^2$$ | 表格 | ---" in card
-    question = "<img src=x onerror=window.__pwned=4>院务公开 **加粗**"
+    question = "<img src=x onerror=window.__pwned=4>跨站脚本攻击 **加粗**"
     ask(page, question, typed=False)
     assert page.locator("#chat .message-row").nth(-2).inner_text().strip() == question
 

@@ -493,11 +493,12 @@ def test_a_corrupt_embedding_cache_is_dropped_and_recomputed(tmp_path, model_dir
     (seeds / "急诊.txt").write_text(SUMMARY, "utf-8")
     first = build(seeds, index, model_dir, embedder=embedder)
     shards = list((index / "cache").rglob("shard-*.npz"))
-    assert len(shards) == 1 and first.embedded_chunks == 1
-    shards[0].write_bytes(DAMAGE["one byte flipped"](shards[0].read_bytes()))
+    assert len(shards) == 2 and (first.embedded_chunks, first.embedded_windows) == (1, 1)  # a shard each
+    for shard in shards:
+        shard.write_bytes(DAMAGE["one byte flipped"](shard.read_bytes()))
     again = build(seeds, index, model_dir, full=True, embedder=embedder)
-    assert (again.embedded_chunks, again.reused_chunks) == (1, 0)
-    assert not shards[0].exists()
+    assert (again.embedded_chunks, again.reused_chunks, again.embedded_windows) == (1, 0, 1)
+    assert not any(shard.exists() for shard in shards)
     searcher = Searcher(Settings(seeds=seeds, index=index, model=model_dir), embedder=embedder)
     assert searcher.search("救护车出车", 1).hits[0].doc == "急诊.txt"
 
