@@ -401,9 +401,11 @@ def _offline_and_quiet() -> None:
 class Embedder:
     """Encodes questions and passages with the converted model (query/passage prompts).
 
-    Questions go through ONNX Runtime when the folder has the export (see `export_onnx`),
-    passages through sentence-transformers; each loads on first use, so a server that only
-    answers questions never imports torch.
+    Both go through the ONNX export (see `export_onnx`) when the folder has it: questions
+    through ONNX Runtime (fast to load: what a server needs), passages through OpenVINO (the
+    fastest fp32 engine measured for batches of long passages, docs/PERFORMANCE.md). Without
+    the export, or without OpenVINO, everything falls back to sentence-transformers. Each
+    engine loads on first use, so a server that only answers questions never imports torch.
     """
 
     def __init__(self, folder: Path):
@@ -414,6 +416,8 @@ class Embedder:
         self._model = None
         self._session = None
         self._tokenizer = None
+        self._compiled = None  # the OpenVINO passage encoder; False when unavailable
+        self._passage_tokenizer = None
 
     @property
     def sentence_transformer(self):
@@ -482,10 +486,44 @@ class Embedder:
             log.warning("cannot cache %s", cached)
         return vectors
 
+    def _openvino(self):
+        with self._lock:
+            if self._compiled is None:
+                self._compiled = False
+                if (self.folder / ONNX_FILE).is_file():
+                    try:
+                        import openvino
+                    except ImportError:
+                        log.warning("OpenVINO is not installed: passages are embedded with PyTorch")
+                    else:
+                        core = openvino.Core()
+                        self._compiled = core.compile_model(
+                            core.read_model(str(self.folder / ONNX_FILE)), "CPU",
+                            {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
+                        self._passage_tokenizer = _question_tokenizer(self.folder)
+            return self._compiled or None
+
+    @property
+    def passage_engine(self) -> str:
+        return "openvino" if self._openvino() is not None else "pytorch"
+
     def encode_passages(self, texts: list[str], batch_size: int = PASSAGE_BATCH) -> np.ndarray:
-        """(n, dim) float32, L2-normalised, with the `passage: ` prompt."""
+        """(n, dim) float32, L2-normalised, with the `passage: ` prompt; in batches of similar
+        length, longest first (as sentence-transformers does)."""
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        return self.sentence_transformer.encode_document(
-            texts, convert_to_numpy=True, batch_size=batch_size
-        ).astype(np.float32)
+        compiled = self._openvino()
+        if compiled is None:
+            return self.sentence_transformer.encode_document(
+                texts, convert_to_numpy=True, batch_size=batch_size
+            ).astype(np.float32)
+        vectors = np.zeros((len(texts), self.dimension), np.float32)
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        for start in range(0, len(texts), batch_size):
+            rows = order[start:start + batch_size]
+            batch = self._passage_tokenizer.encode_batch([PASSAGE_PROMPT + texts[row] for row in rows])
+            vectors[rows] = compiled({
+                "input_ids": np.array([e.ids for e in batch], np.int64),
+                "attention_mask": np.array([e.attention_mask for e in batch], np.int64),
+            })[0]
+        return vectors

