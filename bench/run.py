@@ -144,7 +144,7 @@ def embedding(embedder: Embedder, texts: list[str], gflops: float) -> dict:
     seconds = time.perf_counter() - began
     flop = sum(passage_gflop(n) for n in lengths)
     limit = len(texts) / (flop / gflops)
-    return {"passages": len(texts), "mean_tokens": round(statistics.mean(lengths)),
+    return {"engine": embedder.passage_engine, "passages": len(texts), "mean_tokens": round(statistics.mean(lengths)),
             "gflop_per_passage": round(flop / len(texts), 2), "gemm_gflops": round(gflops, 1),
             "limit_passages_per_s": round(limit, 1),
             "embed_passages_per_s": round(len(texts) / seconds, 1),
@@ -389,7 +389,7 @@ def main() -> int:
         throughput = embedding(embedder, passages[:96] if args.quick else passages, gemm_gflops())
         figures.update(throughput)
         table("Embedding throughput against the fp32 limit (real seed chunks, build batch size)",
-              ("passages", "mean tokens", "GFLOP/passage", "sgemm GFLOP/s", "limit p/s", "measured p/s",
+              ("engine", "passages", "mean tokens", "GFLOP/passage", "sgemm GFLOP/s", "limit p/s", "measured p/s",
                "share of limit"), [tuple(throughput.values())])
     if "start" in parts:
         figures.update(cold_start(index, runs=1 if args.quick else 3))
