@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import lexical, neardup
-from .config import data_lines
+from .config import FusionWeights, data_lines
 from .translate import Dictionary
 from .chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, Chunk, chunk_document, sentence_windows, window_text
 from .documents import SkippedFile, discover, load
@@ -535,7 +535,8 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
 
 
 def dense_index(vectors: np.ndarray, probes: np.ndarray | None = None) -> tuple["faiss.Index", dict]:
-    """The FAISS index for `vectors` (L2-normalised rows) and its description for the manifest.
+    """The inner-product FAISS index for `vectors` (embeddings, or window vectors with their
+    bias columns) and its description for the manifest.
 
     Exact search up to EXACT_SEARCH_UP_TO vectors. Above, an inverted file (IVF-Flat, 4·√n
     lists): its recall against exact search is measured on `probes`, question vectors (the
@@ -582,8 +583,6 @@ def probe_questions(embedder: Embedder) -> np.ndarray:
 
 def window_probes(probes: np.ndarray) -> np.ndarray:
     """The probes as a search asks the window index, with the default bias weight."""
-    from .config import FusionWeights
-
     english = _probe_is_english(data_lines("probe_questions.txt"))
     weight = FusionWeights().window_bias
     return np.concatenate([window_query(probes[english], 0.0, weight), window_query(probes[~english], 1.0, weight)])

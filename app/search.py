@@ -49,16 +49,20 @@ def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
     yield from (row for row in np.argsort(-scores, kind="stable").tolist() if row not in taken)
 
 
-def _candidate_scores(index, query: np.ndarray, count: int, depth: int) -> np.ndarray:
-    """Inner products of the question with the `depth` best rows of a FAISS index; the other
-    rows get the lowest of them (at most that: they ranked below it)."""
+def _best_per_row(index, query: np.ndarray, depth: int, count: int, owner: np.ndarray | None = None) -> np.ndarray:
+    """For each of `count` rows (chunks), the best inner product of the question with its
+    vectors among the `depth` FAISS candidates of `index` — the chunk's own vector, or, through
+    `owner` (vector -> chunk row), its windows'. Rows without a candidate get the lowest
+    candidate's value: at most that, and far below the top, where `fuse` ignores dense
+    differences anyway."""
     scores = np.zeros(count, np.float32)
-    if count:
-        values, rows = index.search(query, min(depth, count))
-        valid = rows[0] >= 0
+    if index.ntotal:
+        values, found = index.search(query, min(depth, index.ntotal))
+        valid = found[0] >= 0
         if valid.any():
-            scores[:] = values[0][valid].min()
-            scores[rows[0][valid]] = values[0][valid]
+            values, found = values[0][valid], found[0][valid]
+            scores[:] = values.min()
+            np.maximum.at(scores, found if owner is None else owner[found], values)
     return scores
 
 
@@ -283,18 +287,14 @@ class Searcher:
         """Dense score of every chunk, and its own cosine with the question.
 
         The score mixes the chunk's cosine with the corrected cosine of its best sentence
-        window (`window_share` of it; see app/index.py for the correction). Chunks outside
-        the FAISS candidates get the lowest candidate's value: at most that, and far below
-        the top, where `fuse` ignores dense differences anyway.
+        window (`window_share` of it; see app/index.py for the correction).
         """
-        cosines = _candidate_scores(generation.dense, query, generation.dense.ntotal, SEARCH_DEPTH)
-        if generation.windows is None or not generation.windows.ntotal or not self.fusion.window_share:
+        count = generation.dense.ntotal
+        cosines = _best_per_row(generation.dense, query, SEARCH_DEPTH, count)
+        if generation.windows is None or not self.fusion.window_share:
             return cosines, cosines
-        windows = generation.windows
-        values, rows = windows.search(window_query(query, cjk, self.fusion.window_bias), min(WINDOW_DEPTH, windows.ntotal))
-        valid = rows[0] >= 0
-        best = np.full(len(cosines), values[0][valid].min() if valid.any() else 0.0, np.float32)
-        np.maximum.at(best, generation.window_chunk[rows[0][valid]], values[0][valid])
+        best = _best_per_row(generation.windows, window_query(query, cjk, self.fusion.window_bias),
+                             WINDOW_DEPTH, count, generation.window_chunk)
         share = self.fusion.window_share
         return (1 - share) * cosines + share * best, cosines
 
