@@ -92,7 +92,7 @@ def stage_latency(searcher: Searcher, texts: list[str]) -> dict:
         vector = searcher.embedder.encode_queries([text])
         t1 = time.perf_counter()
         generation.dense.search(vector, min(SEARCH_DEPTH, generation.dense.ntotal))
-        generation.windows.search(window_query(vector, 1.0, searcher.fusion.window_bias),
+        generation.windows.search(window_query(vector, cjk_share(text), searcher.fusion.window_bias),
                                   min(WINDOW_DEPTH, generation.windows.ntotal))
         t2 = time.perf_counter()
         generation.lexical.scores(searcher.plan(text, generation).terms)
