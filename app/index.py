@@ -27,6 +27,7 @@ with `window_query`, so FAISS ranks by the corrected score, exactly, at any scal
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -454,14 +455,16 @@ def _embed(items: list[tuple[str, str]], cache: EmbeddingCache, embedder: Embedd
     return vectors, sum(len(numbers) for numbers in missing.values())
 
 
-def _probe_is_english(lines: list[str]) -> np.ndarray:
-    return np.array([not lexical.CJK.search(line) for line in lines], dtype=bool)
+@functools.cache
+def _english_probes() -> np.ndarray:
+    """Which probe questions (app/data/probe_questions.txt, in order) are all English."""
+    return np.array([not lexical.CJK.search(line) for line in data_lines("probe_questions.txt")], dtype=bool)
 
 
 def with_bias(vectors: np.ndarray, probes: np.ndarray) -> np.ndarray:
     """Window vectors with two more columns: their mean cosine to the English probe questions
     and to the Chinese (and mixed) ones."""
-    english = _probe_is_english(data_lines("probe_questions.txt"))
+    english = _english_probes()
     bias = np.stack([(probes[english] @ vectors.T).mean(axis=0), (probes[~english] @ vectors.T).mean(axis=0)], axis=1)
     return np.ascontiguousarray(np.hstack([vectors, bias.astype(np.float32)]))
 
@@ -583,7 +586,7 @@ def probe_questions(embedder: Embedder) -> np.ndarray:
 
 def window_probes(probes: np.ndarray) -> np.ndarray:
     """The probes as a search asks the window index, with the default bias weight."""
-    english = _probe_is_english(data_lines("probe_questions.txt"))
+    english = _english_probes()
     weight = FusionWeights().window_bias
     return np.concatenate([window_query(probes[english], 0.0, weight), window_query(probes[~english], 1.0, weight)])
 

@@ -362,7 +362,7 @@ def export_onnx(folder: Path) -> Path:
             dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
                           "embedding": {0: "batch"}},
         )
-        tokenizer = _question_tokenizer(folder)
+        tokenizer = _fast_tokenizer(folder)
         batch = tokenizer.encode_batch([QUERY_PROMPT + "院务公开的做法", QUERY_PROMPT + "how is patient safety managed"])
         ids = torch.tensor([e.ids for e in batch])
         mask = torch.tensor([e.attention_mask for e in batch])
@@ -377,7 +377,7 @@ def export_onnx(folder: Path) -> Path:
     return target
 
 
-def _question_tokenizer(folder: Path):
+def _fast_tokenizer(folder: Path):
     """The model's own tokenizer (tokenizer.json), truncating and padding as the model needs."""
     from tokenizers import Tokenizer
 
@@ -415,9 +415,8 @@ class Embedder:
         self._lock = threading.Lock()
         self._model = None
         self._session = None
-        self._tokenizer = None
+        self._tokenizer = None  # tokenizers' own, for both ONNX engines
         self._compiled = None  # the OpenVINO passage encoder; False when unavailable
-        self._passage_tokenizer = None
 
     @property
     def sentence_transformer(self):
@@ -440,7 +439,6 @@ class Embedder:
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = onnxruntime.InferenceSession(
                     str(self.folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
-                self._tokenizer = _question_tokenizer(self.folder)
             return self._session
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -458,13 +456,19 @@ class Embedder:
         return np.concatenate([self._encode_onnx(texts[i:i + 16], PASSAGE_PROMPT)
                                for i in range(0, len(texts), 16)] or [np.zeros((0, self.dimension), np.float32)])
 
+    def _feeds(self, texts: list[str], prompt: str) -> dict[str, np.ndarray]:
+        """The inputs of the ONNX export for `texts`: token ids and mask, padded to the longest."""
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = _fast_tokenizer(self.folder)
+        batch = self._tokenizer.encode_batch([prompt + text for text in texts])
+        return {"input_ids": np.array([e.ids for e in batch], np.int64),
+                "attention_mask": np.array([e.attention_mask for e in batch], np.int64)}
+
     def _encode_onnx(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        batch = self._tokenizer.encode_batch([prompt + text for text in texts])
-        feeds = {"input_ids": np.array([e.ids for e in batch], np.int64),
-                 "attention_mask": np.array([e.attention_mask for e in batch], np.int64)}
-        return self._session.run(None, feeds)[0].astype(np.float32)
+        return self._session.run(None, self._feeds(texts, prompt))[0].astype(np.float32)
 
     def reference_vectors(self, name: str, as_questions: bool) -> np.ndarray:
         """Vectors of the lines of app/data/NAME, encoded as questions or as short passages;
@@ -500,7 +504,6 @@ class Embedder:
                         self._compiled = core.compile_model(
                             core.read_model(str(self.folder / ONNX_FILE)), "CPU",
                             {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
-                        self._passage_tokenizer = _question_tokenizer(self.folder)
             return self._compiled or None
 
     @property
@@ -521,9 +524,5 @@ class Embedder:
         order = np.argsort([-len(text) for text in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
             rows = order[start:start + batch_size]
-            batch = self._passage_tokenizer.encode_batch([PASSAGE_PROMPT + texts[row] for row in rows])
-            vectors[rows] = compiled({
-                "input_ids": np.array([e.ids for e in batch], np.int64),
-                "attention_mask": np.array([e.attention_mask for e in batch], np.int64),
-            })[0]
+            vectors[rows] = compiled(self._feeds([texts[row] for row in rows], PASSAGE_PROMPT))[0]
         return vectors
