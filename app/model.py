@@ -552,6 +552,12 @@ class Embedder:
         """`openvino-f32`, `openvino-bf16` or `pytorch`."""
         return f"openvino-{self.passage_precision}" if self._openvino() is not None else "pytorch"
 
+    def passage_tokens(self, texts: list[str]) -> np.ndarray:
+        """How many tokens the encoder sees for each passage (prompt included, at most 512)."""
+        if not texts:
+            return np.zeros(0, np.int64)
+        return self._feeds(texts, PASSAGE_PROMPT)["attention_mask"].sum(axis=1)
+
     def encode_passages(self, texts: list[str], batch_tokens: int = PASSAGE_TOKENS) -> np.ndarray:
         """(n, dim) float32, L2-normalised, with the `passage: ` prompt; longest first, in
         batches of about `batch_tokens` tokens, each padded only to its own longest passage."""
@@ -564,7 +570,7 @@ class Embedder:
             ).astype(np.float32)
         feeds = self._feeds(texts, PASSAGE_PROMPT)
         ids, mask = feeds["input_ids"], feeds["attention_mask"]
-        lengths = mask.sum(axis=1)
+        lengths = mask.sum(axis=1)  # = passage_tokens(texts)
         order = np.argsort(-lengths, kind="stable")
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         start = 0

