@@ -424,8 +424,8 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     _mark_duplicates(chunk_rows)
     probes = probe_questions(embedder)
     report.generation = _write_generation(
-        index_dir, chunk_rows, vectors, dict(identity, precision=embedder.passage_precision), documents, report.skipped, progress, probes,
-        (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
+        index_dir, chunk_rows, vectors, dict(identity, precision=embedder.passage_precision), documents,
+        report.skipped, progress, probes, (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
     )
     return report
 
