@@ -112,9 +112,10 @@ def _sha256_file(path: Path) -> str:
 # ---------------------------------------------------------------- embedding cache
 
 
-def cache_folder(index_dir: Path, identity: dict, precision: str) -> Path:
-    """Where the embeddings of one model in one arithmetic are kept: an index's vectors all
-    come from one of them (f32 keeps the folder it always had)."""
+def cache_folder(index_dir: Path, identity: dict) -> Path:
+    """Where the embeddings of one model (`identity`) in one arithmetic (its `precision`) are
+    kept: an index's vectors all come from one of them (f32 keeps the folder it always had)."""
+    precision = identity["precision"]
     name = identity["fingerprint"] if precision == "f32" else f"{identity['fingerprint']}-{precision}"
     return index_dir / "cache" / name
 
@@ -411,7 +412,8 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
         return report
 
     embedder = embedder or Embedder(model_dir)  # loads the model only when something is embedded
-    cache = EmbeddingCache(cache_folder(index_dir, identity, embedder.passage_precision), identity["dimension"])
+    identity = dict(identity, precision=embedder.passage_precision)  # every vector in one arithmetic
+    cache = EmbeddingCache(cache_folder(index_dir, identity), identity["dimension"])
     vectors, report.embedded_chunks = _embed(
         [(row["key"], _chunk_from_row(row).indexed_text) for row in chunk_rows], cache, embedder, progress, "embedding")
     report.reused_chunks = len(chunk_rows) - report.embedded_chunks
@@ -424,8 +426,8 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     _mark_duplicates(chunk_rows)
     probes = probe_questions(embedder)
     report.generation = _write_generation(
-        index_dir, chunk_rows, vectors, dict(identity, precision=embedder.passage_precision), documents,
-        report.skipped, progress, probes, (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
+        index_dir, chunk_rows, vectors, identity, documents, report.skipped, progress, probes,
+        (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
     )
     return report
 

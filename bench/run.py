@@ -177,12 +177,12 @@ def embedding(embedder: Embedder, texts: list[str], rounds: int = 2) -> tuple[di
              "share_of_own_limit": round(speed / limit[engine.passage_precision], 3),
              "share_of_limit": round(speed / limit["f32"], 3)}  # the fp32 limit
             for engine, speed in zip(engines, measured)]
-    build, *others = rows
-    figures = {k: v for k, v in build.items() if k != "share_of_own_limit"}
+    builds, *others = rows  # the build's engine first
+    figures = {k: v for k, v in builds.items() if k != "share_of_own_limit"}
     figures.update(gemm_gflops=round(rates["f32"], 1), limit_passages_per_s=round(limit["f32"], 1))
     if others:  # the build ran in bf16; the f32 engine beside it
-        figures.update(bf16_gemm_gflops=build["gemm_gflops"], bf16_limit_passages_per_s=build["limit_passages_per_s"],
-                       share_of_bf16_limit=build["share_of_own_limit"],
+        figures.update(bf16_gemm_gflops=builds["gemm_gflops"], bf16_limit_passages_per_s=builds["limit_passages_per_s"],
+                       share_of_bf16_limit=builds["share_of_own_limit"],
                        embed_passages_per_s_f32=others[0]["embed_passages_per_s"], share_of_limit_f32=others[0]["share_of_limit"])
     return figures, [tuple(row.values()) for row in rows]
 
@@ -408,7 +408,7 @@ def main() -> int:
     args = parser.parse_args()
     parts = set(args.parts) - ({"baselines"} if args.quick else set())
     counts = args.scales or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
-    seconds = {"setup": time.perf_counter()}  # when each part began
+    began = {"setup": time.perf_counter()}  # when each part began
     settings = Settings()
     model_dir = ensure_model(settings.model)
     embedder = Embedder(model_dir)
@@ -420,10 +420,10 @@ def main() -> int:
 
     print(f"CPU: {figures.get('cpu', '?')}, {os.cpu_count()} threads, {' '.join(figures.get('cpu_extensions', []))}")
     generation = searcher.generation
-    seconds["latency"] = time.perf_counter()
+    began["latency"] = time.perf_counter()
     if "latency" in parts:
         seed_latency(searcher, texts, 1 if args.quick else 3, figures)
-    seconds["embedding"] = time.perf_counter()
+    began["embedding"] = time.perf_counter()
     if "embedding" in parts:
         passages = [c.indexed_text for c in generation.chunks]
         throughput, rows = embedding(embedder, passages[:96] if args.quick else passages, 1 if args.quick else 3)
@@ -431,14 +431,14 @@ def main() -> int:
         table("Embedding throughput against the limit (real seed chunks, the build's batches; first row: the build)",
               ("engine", "passages", "mean tokens", "GFLOP/passage", "GEMM GFLOP/s (its arithmetic)",
                "limit p/s (its arithmetic)", "measured p/s", "share of its limit", "share of fp32 limit"), rows)
-    seconds["start"] = time.perf_counter()
+    began["start"] = time.perf_counter()
     if "start" in parts:
         figures.update(cold_start(index, runs=1 if args.quick else 3))
         figures.update(serving_memory(index, texts))
         table("Start and memory", ("cold start to first answer s (CLI)", "web app start to first answer s",
                                    "serving RSS MB", "peak RSS MB"),
               [(figures["cold_start_s"], figures["serve_first_answer_s"], figures["rss_mb"], figures["peak_rss_mb"])])
-    seconds["scale"] = time.perf_counter()
+    began["scale"] = time.perf_counter()
     if "scale" in parts:
         rows = scale(settings, embedder, generation, counts, texts)
         figures["scale"] = {str(r["chunks"]): r for r in rows}
@@ -453,17 +453,22 @@ def main() -> int:
               [(r["chunks"], r["dense_index"], r["nprobe"], r["probe_recall@10"], r["question_recall@10"], r["windows"],
                 r["window_nprobe"], r["window_question_recall@10"], r["index_build_s"], r["p50_ms"], r["p95_ms"],
                 r["encode_ms"], r["faiss_ms"], r["bm25_ms"], r["added_rss_mb"], r["bytes_per_chunk"]) for r in rows])
-    seconds["baselines"] = time.perf_counter()
+    began["baselines"] = time.perf_counter()
     if "baselines" in parts:
         compared = baselines(settings, index, embedder, searcher)
         figures["baselines"] = compared
         table("Against the baselines (bench/eval/seeds_questions.jsonl, 90 questions)",
               tuple(compared[0]), [tuple(r.values()) for r in compared])
-    figures["part_seconds"] = {part: round(end - began, 1) for (part, began), end in
-                               zip(seconds.items(), [*list(seconds.values())[1:], time.perf_counter()])}
+    figures["part_seconds"] = _durations(began, time.perf_counter())
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
     return 0
+
+
+def _durations(began: dict[str, float], end: float) -> dict[str, float]:
+    """Seconds of each part, from when it began to when the next one (or the run) ended it."""
+    ends = [*list(began.values())[1:], end]
+    return {part: round(stop - start, 1) for (part, start), stop in zip(began.items(), ends)}
 
 
 def seed_latency(searcher: Searcher, texts: list[str], rounds: int, figures: dict) -> None:
