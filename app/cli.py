@@ -191,7 +191,7 @@ def _eval(args, settings: Settings) -> int:
     questions = []
     for path in args.queries:
         try:
-            questions += read_questions(Path(path))
+            questions += read_questions(Path(path), args.half)
         except (OSError, ValueError, KeyError) as error:
             return _fail(f"无法读取问题文件 {path}：{error}", EXIT_USAGE)
     report = evaluate(Searcher(settings), questions, args.signals or SIGNALS)
@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = commands.add_parser("eval", help="评测检索质量（hit@1、hit@5、MRR@10）")
     evaluation.add_argument("--queries", nargs="+", required=True, help="JSONL 评测问题文件")
     evaluation.add_argument("--signals", nargs="+", choices=["hybrid", "dense", "lexical"])
+    evaluation.add_argument("--half", choices=["all", "tune", "report"], default="all",
+                            help="只评测按编号固定划分的一半问题：tune（调参用）或 report（报告用）")
     evaluation.add_argument("--misses", action="store_true", help="列出混合检索未命中的问题")
     evaluation.add_argument("--json", action="store_true", help="最后一行输出 JSON 指标")
     evaluation.add_argument("--index")
