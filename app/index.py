@@ -322,17 +322,28 @@ def _scan(seeds: Path) -> _Scan:
     return _Scan(files, skipped)
 
 
+def incompatibility(manifest: dict, identity: dict) -> str | None:
+    """Why the chunks and vectors of an index cannot be reused with this model and chunking
+    (None when they can)."""
+    if manifest.get("version") != MANIFEST_VERSION:
+        return "索引格式已更新"
+    if manifest["model"]["fingerprint"] != identity["fingerprint"]:
+        return "模型已更换"
+    if manifest["chunking_version"] != CHUNKING_VERSION:
+        return "分段规则已更新"
+    return None
+
+
 def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
     """Whether the served index differs from seeds/, the model or the chunking; and why."""
     manifest = load_manifest(index_dir)
     if manifest is None:
         return True, "索引不存在"
-    if manifest.get("version") != MANIFEST_VERSION:
-        return True, "索引格式已更新"
-    if manifest["model"]["fingerprint"] != model_identity(model_dir)["fingerprint"]:
-        return True, "模型已更换"
-    if manifest["chunking_version"] != CHUNKING_VERSION:
-        return True, "分段规则已更新"
+    reason = incompatibility(manifest, model_identity(model_dir))
+    if reason:
+        return True, reason
+    if manifest.get("lexical_version") != lexical.LEXICAL_VERSION:
+        return True, "词项切分规则已更新"
     scan = _scan(seeds)
     known = {d["path"]: d["sha256"] for d in manifest["documents"]}
     known.update({s["file"]: "skipped" for s in manifest.get("skipped", [])})
@@ -365,12 +376,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     identity = model_identity(model_dir)
     manifest = None if full else load_manifest(index_dir)
     previous_folder = index_dir / current_name(index_dir) if manifest else None
-    compatible = (
-        manifest is not None
-        and manifest.get("version") == MANIFEST_VERSION
-        and manifest["model"]["fingerprint"] == identity["fingerprint"]
-        and manifest["chunking_version"] == CHUNKING_VERSION
-    )
+    compatible = manifest is not None and incompatibility(manifest, identity) is None
     previous_docs = {d["path"]: d for d in manifest["documents"]} if manifest else {}
     previous_rows = _previous_chunks(previous_folder) if compatible else {}
 
@@ -404,7 +410,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     report.documents, report.chunks = len(documents), len(chunk_rows)
 
     if compatible and not (report.added or report.changed or report.removed) \
-            and _same_skips(manifest, report.skipped):
+            and _same_skips(manifest, report.skipped) and manifest.get("lexical_version") == lexical.LEXICAL_VERSION:
         report.reused_chunks = report.chunks
         report.windows = report.reused_windows = manifest["window_index"]["windows"]
         report.unchanged = True
@@ -523,6 +529,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": {k: identity[k] for k in ("name", "dimension", "fingerprint", "precision")},
         "chunking_version": CHUNKING_VERSION,
+        "lexical_version": lexical.LEXICAL_VERSION,
         "dense_index": dense_info,
         "window_index": dict(window_info, windows=len(window_rows), min_chars=WINDOW_MIN_CHARS),
         "documents": documents,

@@ -4,6 +4,11 @@ jieba's search mode finds words and their sub-words (院务公开 → 院务, �
 dictionary of hospital administration terms (kept as data in `app/data/`) keeps domain terms
 whole; character bigrams let terms jieba does not know still match. Bigrams live in their own
 namespace (prefixed "§") so they never inflate the statistics of real words.
+
+Text is folded first (`app/folding.py`: Traditional → Simplified, full-width → half-width, lower
+case), on both sides, so 醫院 finds 医院 and ＰＡＣＳ finds PACS. A Latin or digit run inside
+Chinese text is a term of its own and so are its parts (RadiologyPACS → radiologypacs,
+radiology, pacs; ISO9000 → iso9000, iso, 9000), so an acronym is found inside a longer name.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -19,14 +25,19 @@ import numpy as np
 from scipy import sparse
 
 from .config import DATA
+from .folding import readings
+
 #: Bumped whenever tokenisation changes (dictionary, stop words, bigrams), so cached terms are redone.
-LEXICAL_VERSION = 1
+LEXICAL_VERSION = 2
 K1 = 1.2
 B = 0.75
 BIGRAM_WEIGHT = 0.5  # a bigram match is weaker evidence than a whole-word match
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
 WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+LATIN_RUN = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*")
+# The parts of a Latin run: an upper-case acronym before a capitalised word, words, acronyms, numbers.
+LATIN_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 _jieba_lock = threading.Lock()
 _jieba = None
@@ -50,23 +61,48 @@ def _segmenter():
             tokenizer = jieba.Tokenizer()
             tokenizer.initialize()
             tokenizer.load_userdict(str(DATA / "hospital_terms.txt"))
+            # Questions are typed in any case: b超 is the word B超 too.
+            for word, count in [(w, c) for w, c in tokenizer.FREQ.items() if c and w != w.lower()]:
+                tokenizer.add_word(word.lower(), count)
             _jieba = tokenizer
     return _jieba
 
 
-def words(text: str) -> list[str]:
-    """jieba search-mode words of `text`, lower-cased, without stop words and punctuation."""
+def _segment(folded: str) -> list[str]:
     return [
-        w for w in (token.strip().lower() for token in _segmenter().lcut_for_search(text))
+        w for w in (token.strip().lower() for token in _segmenter().lcut_for_search(folded))
         if w and WORD.search(w) and w not in STOP_WORDS
     ]
 
 
+def latin_parts(text: str) -> list[str]:
+    """The parts of each mixed Latin/digit run of `text` (RadiologyPACS → radiology, pacs), lower-cased;
+    a run that is one part already has none."""
+    parts = []
+    for run in LATIN_RUN.findall(unicodedata.normalize("NFKC", text)):
+        pieces = LATIN_PART.findall(run)
+        if len(pieces) > 1:
+            parts += [p.lower() for p in pieces if (len(p) > 1 or p.isdigit()) and p.lower() not in STOP_WORDS]
+    return parts
+
+
+def words(text: str) -> list[str]:
+    """jieba search-mode words of `text`'s folded readings, without stop words and punctuation,
+    then the parts of its mixed Latin runs."""
+    found = _segment(readings(text)[0])
+    for reading in readings(text)[1:]:
+        seen = set(found)
+        found += [w for w in _segment(reading) if w not in seen]
+    return found + latin_parts(text)
+
+
 def terms(text: str) -> list[str]:
     """Every lexical term of `text`: words, then "§"-prefixed CJK character bigrams."""
-    bigrams = [
-        "§" + run[i : i + 2] for run in CJK_RUN.findall(text) for i in range(len(run) - 1)
-    ]
+    bigrams = []
+    for reading in readings(text):
+        seen = set(bigrams)
+        bigrams += [gram for run in CJK_RUN.findall(reading) for i in range(len(run) - 1)
+                    if (gram := "§" + run[i : i + 2]) not in seen]
     return words(text) + bigrams
 
 

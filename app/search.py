@@ -102,6 +102,10 @@ class SearchResult:
     abstained: bool = False
     terms: tuple[str, ...] = ()  # the question's words and their translations, for highlighting
 
+    @property
+    def confidence(self) -> str:
+        return "none" if self.abstained else "high"
+
     def to_json(self) -> dict:
         return {
             "question": self.question, "expanded_query": self.expanded_query,
