@@ -123,9 +123,11 @@ def build_main(argv: list[str] | None = None) -> int:
 def _print_hits(result) -> None:
     if not result.hits:
         print("没有找到可靠的段落。请换一种说法再试。")
+    elif result.confidence == "weak":
+        print("未找到直接回答，以下段落可能相关：\n")
     for number, hit in enumerate(result.hits, 1):
         path = " › ".join((hit.title,) + hit.section)
-        print(f"[{number}] {path}  ({hit.doc} 第{hit.line_start}–{hit.line_end}行, score {hit.score:.3f})")
+        print(f"[{number}] {path}  ({hit.doc} 第{hit.line_start}–{hit.line_end}行, 相关度 {hit.relevance:.0%})")
         print("    " + hit.text.replace("\n", "\n    "))
         print()
 
@@ -157,10 +159,12 @@ def _search(args, settings: Settings) -> int:
             return _fail(f"无法读取问题文件 {args.queries}：{error}", EXIT_USAGE)
         for query in queries:
             try:
-                hits = [h.to_json() for h in searcher.search(query["query"], args.k).hits]
+                result = searcher.search(query["query"], args.k)
+                confidence, hits = result.confidence, [h.to_json() for h in result.hits]
             except EmptyQuestion:
-                hits = []
-            print(_json_line({"id": query.get("id"), "query": query["query"], "hits": hits}), flush=True)
+                confidence, hits = "none", []
+            print(_json_line({"id": query.get("id"), "query": query["query"], "confidence": confidence,
+                              "hits": hits}), flush=True)
         return 0
     if args.question is None:
         return _fail("请给出问题，或用 --queries FILE 指定问题文件。", EXIT_USAGE)

@@ -30,9 +30,7 @@ class FusionWeights:
     dense_width: float = 0.05  # dense scores this far below the best one count as no dense evidence
     window_share: float = 0.65  # a chunk's dense score: this much its best sentence window, the rest itself
     window_bias: float = 0.5  # a window's closeness to every question of the language, subtracted this much
-    abstain_background_margin: float = 0.045  # abstain when general text is this much closer than any passage
-    abstain_known: float = 0.55  # or (a Chinese question) the corpus knows fewer of its words …
-    abstain_covered: float = 0.3  # … and the best passages hold fewer of them than this
+    abstain_background_margin: float = 0.045  # nothing shown when general text is this much closer than any passage
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ import numpy as np
 
 from . import lexical, neardup
 from .config import FusionWeights, data_lines
+from .folding import simplified
 from .translate import Dictionary
 from .chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, Chunk, chunk_document, sentence_windows, window_text
 from .documents import SkippedFile, discover, load
@@ -421,13 +422,14 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     identity = dict(identity, precision=embedder.passage_precision)  # every vector in one arithmetic
     cache = EmbeddingCache(cache_folder(index_dir, identity), identity["dimension"])
     vectors, report.embedded_chunks = _embed(
-        [(row["key"], _chunk_from_row(row).indexed_text) for row in chunk_rows], cache, embedder, progress, "embedding")
+        [_embedding_item(_chunk_from_row(row).indexed_text) for row in chunk_rows], cache, embedder, progress,
+        "embedding")
     report.reused_chunks = len(chunk_rows) - report.embedded_chunks
     windows = [(number, start, end) for number, row in enumerate(chunk_rows)
                for start, end in sentence_windows(row["text"])]
     texts = [window_text(chunk_rows[number]["text"], (start, end)) for number, start, end in windows]
     window_vectors, report.embedded_windows = _embed(
-        [(text_key(text), text) for text in texts], cache, embedder, progress, "windows")
+        [_embedding_item(text) for text in texts], cache, embedder, progress, "windows")
     report.windows, report.reused_windows = len(windows), len(windows) - report.embedded_windows
     _mark_duplicates(chunk_rows)
     probes = probe_questions(embedder)
@@ -436,6 +438,14 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
         (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
     )
     return report
+
+
+def _embedding_item(text: str) -> tuple[str, str]:
+    """(cache key, text to embed): passages are embedded in Simplified script, as questions are
+    (app/folding.py), so a Traditional summary and a Simplified question meet; Simplified text,
+    and so its cached vector, is unchanged."""
+    embedded = simplified(text)
+    return text_key(embedded), embedded
 
 
 def _same_skips(manifest: dict, skipped: list[dict]) -> bool:

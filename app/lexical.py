@@ -27,8 +27,9 @@ from scipy import sparse
 from .config import DATA
 from .folding import readings
 
-#: Bumped whenever tokenisation changes (dictionary, stop words, bigrams), so cached terms are redone.
-LEXICAL_VERSION = 2
+#: Bumped whenever tokenisation or translation changes (folding, jieba dictionary, stop words,
+#: bigrams, app/translate.py's table), so indexes redo their terms and translations.
+LEXICAL_VERSION = 4
 K1 = 1.2
 B = 0.75
 BIGRAM_WEIGHT = 0.5  # a bigram match is weaker evidence than a whole-word match
@@ -86,13 +87,18 @@ def latin_parts(text: str) -> list[str]:
     return parts
 
 
+def reading_words(text: str) -> list[list[str]]:
+    """jieba search-mode words of each folded reading of `text` (app/folding.py `readings`)."""
+    return [_segment(reading) for reading in readings(text)]
+
+
 def words(text: str) -> list[str]:
     """jieba search-mode words of `text`'s folded readings, without stop words and punctuation,
     then the parts of its mixed Latin runs."""
-    found = _segment(readings(text)[0])
-    for reading in readings(text)[1:]:
+    found: list[str] = []
+    for segmented in reading_words(text):
         seen = set(found)
-        found += [w for w in _segment(reading) if w not in seen]
+        found += [w for w in segmented if w not in seen]
     return found + latin_parts(text)
 
 
@@ -136,6 +142,13 @@ class LexicalIndex:
         data = idf[tf.col] * boost[tf.col] * tf.data * (K1 + 1) / (tf.data + norm)
         weights = sparse.csr_matrix((data.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
         return cls(vocabulary, weights)
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of `term` (as for a term no chunk contains when unknown)."""
+        count = self.weights.shape[0]
+        column = self.vocabulary.get(term)
+        df = 0 if column is None else int(self.weights.indptr[column + 1] - self.weights.indptr[column])
+        return float(np.log(1.0 + (count - df + 0.5) / (df + 0.5)))
 
     def scores(self, query_terms: dict[str, float]) -> np.ndarray:
         """BM25 score of every chunk for the weighted query terms (0 where nothing matches)."""

@@ -20,18 +20,20 @@ import numpy as np
 
 from . import lexical
 from .chunks import Chunk
+from .confidence import ConfidenceModel, Evidence
 from .config import Settings
 from .documents import Document, load
+from .folding import fold, simplified
 from .index import SEARCH_DEPTH, WINDOW_DEPTH, Generation, IndexCorrupt, current_name, load_generation, window_query
 from .model import Embedder
-from .translate import english_words
+from .translate import english_words, lemmas
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 SIGNALS = ("hybrid", "dense", "lexical")
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
-ABSTAIN_DEPTH = 3  # passages whose word coverage can vouch for an answer
+CONFIDENCE_DEPTH = 5  # the result's level is read from this many best passages, whatever k is
 
 
 def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
@@ -82,14 +84,17 @@ class Hit:
     end: int
     line_start: int
     line_end: int
-    score: float
+    score: float  # the fused ranking score: orders the hits of one question only
     also_in: tuple[dict, ...] = ()
+    relevance: float = 0.0  # calibrated probability that the passage answers the question
+    confidence: str = "high"  # the result's level (app/confidence.py): high or weak
 
     def to_json(self) -> dict:
         return {
             "doc": self.doc, "title": self.title, "section": list(self.section), "text": self.text,
             "start": self.start, "end": self.end, "line_start": self.line_start,
             "line_end": self.line_end, "score": round(self.score, 6),
+            "relevance": round(self.relevance, 4), "confidence": self.confidence,
             "also_in": list(self.also_in),
         }
 
@@ -99,17 +104,18 @@ class SearchResult:
     question: str
     expanded_query: str
     hits: list[Hit] = field(default_factory=list)
-    abstained: bool = False
+    confidence: str = "none"  # high: an answer; weak: possibly related passages; none: nothing reliable
     terms: tuple[str, ...] = ()  # the question's words and their translations, for highlighting
+    evidence: tuple[Evidence, ...] = ()  # what each hit's relevance was computed from, hit by hit
 
     @property
-    def confidence(self) -> str:
-        return "none" if self.abstained else "high"
+    def abstained(self) -> bool:
+        return self.confidence == "none"
 
     def to_json(self) -> dict:
         return {
             "question": self.question, "expanded_query": self.expanded_query,
-            "abstained": self.abstained, "hits": [h.to_json() for h in self.hits],
+            "confidence": self.confidence, "hits": [h.to_json() for h in self.hits],
         }
 
 
@@ -130,6 +136,14 @@ def cjk_share(text: str) -> float:
     return sum(bool(lexical.CJK.match(ch)) for ch in letters) / len(letters) if letters else 0.0
 
 
+def matched_latin_share(text: str, vocabulary: Collection[str]) -> float:
+    """Share of the question's letters in Latin words the corpus itself contains (PACS, HIS, CT):
+    evidence BM25 matches directly, like Chinese words, not through a dictionary."""
+    letters = sum(ch.isalnum() for ch in text)
+    matched = sum(len(word) for word in english_words(text) if word in vocabulary)
+    return matched / letters if letters else 0.0
+
+
 @dataclass(frozen=True)
 class QueryPlan:
     """How a question is searched: its own terms, and Chinese terms for its English words."""
@@ -137,23 +151,49 @@ class QueryPlan:
     text: str
     cjk_share: float
     terms: dict[str, float]  # lexical term -> weight
-    expansions: tuple[str, ...]
+    # Each translated English word or phrase (as read, a typo corrected) with its Chinese terms.
+    glosses: tuple[tuple[str, tuple[str, ...]], ...]
     # One entry per content word of the question: the Chinese terms that stand for it in the
     # corpus (the word itself, or an English word's translations); empty when the corpus has none.
     units: tuple[tuple[str, ...], ...] = ()
+    own_share: float = 0.0  # share of the question BM25 can match as it is: Chinese, and Latin words of the corpus
+    unit_weights: tuple[float, ...] = ()  # each unit's IDF: its rarest corpus term's, an unknown word's the most
+    unknown_weight: float = 0.0  # the IDF of a word no passage contains
 
     @property
     def known_share(self) -> float:
-        """Share of the question's content words the corpus knows at all."""
-        return sum(bool(u) for u in self.units) / len(self.units) if self.units else 0.0
+        """IDF-weighted share of the question's content words the corpus knows at all."""
+        total = sum(self.unit_weights)
+        return sum(w for u, w in zip(self.units, self.unit_weights) if u) / total if total else 0.0
 
     def covered_share(self, text: str) -> float:
-        """Share of the question's content words that a passage contains."""
-        return sum(any(t in text for t in u) for u in self.units) / len(self.units) if self.units else 0.0
+        """IDF-weighted share of the question's content words that a passage contains (compared folded)."""
+        total = sum(self.unit_weights)
+        if not total:
+            return 0.0
+        folded = fold(text)
+        return sum(w for u, w in zip(self.units, self.unit_weights) if any(t in folded for t in u)) / total
+
+    def missing_weight(self, text: str) -> float:
+        """How specific the most specific question word a passage lacks is: its IDF over an
+        unknown word's (0 when the passage has them all)."""
+        folded = fold(text)
+        missing = [w for u, w in zip(self.units, self.unit_weights) if not any(t in folded for t in u)]
+        return max(missing, default=0.0) / self.unknown_weight if self.unknown_weight else 0.0
+
+    @property
+    def expansions(self) -> tuple[str, ...]:
+        """The Chinese terms searched for the question's English words."""
+        return tuple(dict.fromkeys(t for _, chinese in self.glosses for t in chinese))
 
     @property
     def expanded_query(self) -> str:
-        return " ".join((self.text,) + self.expansions) if self.expansions else self.text
+        """The question as searched, for a bilingual reader: each English word with its Chinese
+        terms, "how did hospitals handle 院务公开?（hospital → 医院）"."""
+        if not self.glosses:
+            return self.text
+        glosses = "；".join(f"{english} → {'/'.join(chinese)}" for english, chinese in self.glosses)
+        return f"{self.text}（{glosses}）"
 
 
 def fuse(dense: np.ndarray, lexical_scores: np.ndarray, lexical_weight: float, dense_width: float) -> np.ndarray:
@@ -172,12 +212,14 @@ def fuse(dense: np.ndarray, lexical_scores: np.ndarray, lexical_weight: float, d
 class Searcher:
     """Answers questions from the current index generation of `settings.index`."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 confidence: ConfidenceModel | None = None):
         self.settings = settings
         self.fusion = settings.fusion
         self._embedder = embedder
         self._generation: Generation | None = None
         self._background: np.ndarray | None = None
+        self._confidence = confidence
         self._lock = threading.Lock()
         self._background_lock = threading.Lock()
 
@@ -230,20 +272,31 @@ class Searcher:
     def plan(self, text: str, generation: Generation) -> QueryPlan:
         """The question's own lexical terms, plus weighted Chinese terms for its English words."""
         terms = dict.fromkeys(lexical.terms(text), 1.0)
-        expansions = []
-        for term, weight in generation.translations.translate(text):
+        dictionary = generation.translations
+        spans = dictionary.translate_spans(text)
+        for term, weight in dictionary.translate(text):
             if term in terms:
                 continue
-            expansions.append(term)
             terms[term] = weight * self.fusion.translation_weight
             for bigram in lexical.terms(term):  # the translation's own sub-terms, weaker
                 terms.setdefault(bigram, weight * self.fusion.translation_weight * 0.5)
+        glosses = tuple((english, tuple(t for t, _ in found)) for english, found in spans)
         vocabulary = generation.lexical.vocabulary
-        units = [(word,) if word in vocabulary else () for word in lexical.words(ENGLISH.sub(" ", text))]
-        units += [tuple(t for t, _ in generation.translations.translate(word))
-                  for word in english_words(text)
-                  if word not in lexical.STOP_WORDS and generation.translations.is_translatable(word)]
-        return QueryPlan(text, cjk_share(text), terms, tuple(expansions), tuple(units))
+        index = generation.lexical
+        readings = [[(word,) if word in vocabulary else () for word in words]
+                    for words in lexical.reading_words(ENGLISH.sub(" ", text))]
+        units = max(readings, key=lambda r: sum(index.idf(u[0]) for u in r if u) - sum(not u for u in r))
+        latin = [w for w in english_words(text) if w in vocabulary]  # PACS, POS: the corpus's own words
+        units += [(word,) for word in dict.fromkeys(latin)]
+        units += [chinese for _, chinese in glosses]
+        translated = {word for english, _ in spans for word in english.split()} | set(latin)
+        units += [() for word in english_words(text)
+                  if word not in lexical.STOP_WORDS and word not in translated
+                  and dictionary.is_translatable(word) and not any(f in translated for f in lemmas(word))]
+        weights = tuple(max(index.idf(t) for t in unit) if unit else index.idf("") for unit in units)
+        return QueryPlan(text, cjk_share(text), terms, glosses, tuple(units),
+                         own_share=min(1.0, cjk_share(text) + matched_latin_share(text, vocabulary)),
+                         unit_weights=weights, unknown_weight=index.idf(""))
 
     def search(
         self, question: str, k: int = 5, signals: str = "hybrid",
@@ -259,9 +312,9 @@ class Searcher:
         generation = self.generation
         plan = self.plan(text, generation)
         n = len(generation.chunks)
-        query = self.embedder.encode_queries([text]) if signals != "lexical" else None
-        dense, chunk_cosines = (self.dense_scores(generation, query, plan.cjk_share) if query is not None
-                                else (np.zeros(n, np.float32),) * 2)
+        query = self.embedder.encode_queries([simplified(text)]) if signals != "lexical" else None
+        dense, chunk_cosines, sentences = (self.dense_scores(generation, query, plan.cjk_share) if query is not None
+                                           else (np.zeros(n, np.float32),) * 3)
         lexical_scores = generation.lexical.scores(plan.terms) if signals != "dense" else np.zeros(n, np.float32)
         if signals == "dense":
             fused = dense
@@ -271,14 +324,41 @@ class Searcher:
             fused = fuse(dense, lexical_scores, self.lexical_weight(plan), self.fusion.dense_width)
         if documents or articles:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
-        hits = self._hits(generation, fused, k)
-        abstained = signals == "hybrid" and self._should_abstain(
-            plan, hits, self.background_margin(query[0], chunk_cosines))
-        if abstained:
-            hits = []
+        rows = self._ranked_rows(generation, fused, max(k, CONFIDENCE_DEPTH))
+        margin = self.background_margin(query[0], chunk_cosines) if query is not None else 0.0
+        evidence = [self._evidence(plan, generation.chunks[row], float(dense[row]), float(sentences[row]), margin)
+                    for row in rows]
+        relevance = [self.confidence_model.relevance(e) for e in evidence]
+        level = self._level(evidence[:CONFIDENCE_DEPTH], margin) if signals == "hybrid" \
+            else ("high" if rows else "none")
+        hits = [] if level == "none" else [
+            self._hit(generation, row, float(fused[row]), r, level) for row, r in zip(rows[:k], relevance)]
         terms = tuple(t for t in plan.terms if not t.startswith("§"))
-        return SearchResult(question=text, expanded_query=plan.expanded_query, hits=hits,
-                            abstained=abstained, terms=terms)
+        return SearchResult(question=text, expanded_query=plan.expanded_query, hits=hits, confidence=level,
+                            terms=terms, evidence=tuple(evidence[:k]))
+
+    @property
+    def confidence_model(self) -> ConfidenceModel:
+        with self._background_lock:
+            if self._confidence is None:
+                self._confidence = ConfidenceModel.load()
+            return self._confidence
+
+    def _level(self, evidence: list[Evidence], background_margin: float) -> str:
+        """`none` when the question is plainly about something else — general text (weather,
+        sport, cooking, …) is clearly closer to it than any passage, which no answerable
+        question of the tune half comes near — and otherwise what the confidence model says."""
+        if background_margin > self.fusion.abstain_background_margin:
+            return "none"
+        return self.confidence_model.level(evidence)
+
+    @staticmethod
+    def _evidence(plan: QueryPlan, chunk: Chunk, dense: float, sentence: float, background_margin: float) -> Evidence:
+        return Evidence(
+            dense=dense, sentence=sentence, coverage=plan.covered_share(chunk.indexed_text),
+            missing=plan.missing_weight(chunk.indexed_text), known=plan.known_share,
+            background=background_margin, translated=1.0 - plan.own_share,
+        )
 
     @staticmethod
     def _allowed(generation: Generation, documents: set[str], articles: set[str]) -> np.ndarray:
@@ -287,8 +367,9 @@ class Searcher:
             for c in generation.chunks
         ], dtype=bool)
 
-    def dense_scores(self, generation: Generation, query: np.ndarray, cjk: float) -> tuple[np.ndarray, np.ndarray]:
-        """Dense score of every chunk, and its own cosine with the question.
+    def dense_scores(self, generation: Generation, query: np.ndarray,
+                     cjk: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dense score of every chunk, its own cosine with the question, and its best sentence's.
 
         The score mixes the chunk's cosine with the corrected cosine of its best sentence
         window (`window_share` of it; see app/index.py for the correction).
@@ -296,16 +377,16 @@ class Searcher:
         count = generation.dense.ntotal
         cosines = _best_per_row(generation.dense, query, SEARCH_DEPTH, count)
         if generation.windows is None or not self.fusion.window_share:
-            return cosines, cosines
+            return cosines, cosines, cosines
         best = _best_per_row(generation.windows, window_query(query, cjk, self.fusion.window_bias),
                              WINDOW_DEPTH, count, generation.window_chunk)
         share = self.fusion.window_share
-        return (1 - share) * cosines + share * best, cosines
+        return (1 - share) * cosines + share * best, cosines, best
 
     def lexical_weight(self, plan: QueryPlan) -> float:
         """How far to trust BM25 for this question: much for Chinese, little for translations."""
-        own = self.fusion.lexical_zh * plan.cjk_share
-        translated = self.fusion.lexical_en * (1 - plan.cjk_share) * bool(plan.expansions)
+        own = self.fusion.lexical_zh * plan.own_share
+        translated = self.fusion.lexical_en * (1 - plan.own_share) * bool(plan.expansions)
         return own + translated
 
     def background_margin(self, query: np.ndarray, dense: np.ndarray) -> float:
@@ -316,43 +397,30 @@ class Searcher:
             return 0.0
         return float((background @ query).max() - dense.max())
 
-    def _should_abstain(self, plan: QueryPlan, hits: list[Hit], background_margin: float = 0.0) -> bool:
-        """No reliable passage. Any question: it is clearly closer to general text (weather,
-        sport, cooking, …) than to every passage — the absolute dense similarity cannot tell,
-        e5 scores "天气预报" as close to these documents as a real question. A Chinese question,
-        also: the corpus knows none of its words, or few, and the best passages hold almost
-        none of them. An English one reaches the corpus only through a dictionary that misses
-        names and rare words, so unknown words alone decide nothing: only when general text is
-        also closer than the corpus."""
-        if background_margin > self.fusion.abstain_background_margin:
-            return True
-        if plan.cjk_share < 0.5:
-            return plan.known_share == 0 and background_margin > 0
-        if plan.known_share == 0:
-            return True
-        coverage = max((plan.covered_share(hit.text) for hit in hits[:ABSTAIN_DEPTH]), default=0.0)
-        return plan.known_share < self.fusion.abstain_known and coverage < self.fusion.abstain_covered
-
     @staticmethod
-    def _hits(generation: Generation, fused: np.ndarray, k: int) -> list[Hit]:
-        """The k best chunks, one per near-duplicate group, each listing its other copies."""
-        hits: list[Hit] = []
+    def _ranked_rows(generation: Generation, fused: np.ndarray, k: int) -> list[int]:
+        """The rows of the k best chunks, one per near-duplicate group."""
+        rows: list[int] = []
         seen_groups: set[int] = set()
         for row in _best_first(fused):
-            if len(hits) == k or fused[row] == -np.inf:
+            if len(rows) == k or fused[row] == -np.inf:
                 break
             group = generation.duplicate_of[row]
-            if group in seen_groups:
-                continue
-            seen_groups.add(group)
-            chunk = generation.chunks[row]
-            also_in = tuple(
-                {"doc": other.doc, "line_start": other.line_start, "line_end": other.line_end}
-                for other in (generation.chunks[r] for r in generation.near_duplicates(row))
-            )
-            hits.append(Hit(
-                doc=chunk.doc, title=chunk.title, section=chunk.section, text=chunk.text,
-                start=chunk.start, end=chunk.end, line_start=chunk.line_start,
-                line_end=chunk.line_end, score=float(fused[row]), also_in=also_in,
-            ))
-        return hits
+            if group not in seen_groups:
+                seen_groups.add(group)
+                rows.append(row)
+        return rows
+
+    @staticmethod
+    def _hit(generation: Generation, row: int, score: float, relevance: float, confidence: str) -> Hit:
+        """Chunk `row` as a hit that lists its other copies."""
+        chunk = generation.chunks[row]
+        also_in = tuple(
+            {"doc": other.doc, "line_start": other.line_start, "line_end": other.line_end}
+            for other in (generation.chunks[r] for r in generation.near_duplicates(row))
+        )
+        return Hit(
+            doc=chunk.doc, title=chunk.title, section=chunk.section, text=chunk.text,
+            start=chunk.start, end=chunk.end, line_start=chunk.line_start, line_end=chunk.line_end,
+            score=score, also_in=also_in, relevance=relevance, confidence=confidence,
+        )

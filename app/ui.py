@@ -26,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
+WEAK_NOTICE = "未找到直接回答，以下段落可能相关："
 CSS = """
 #viewer { max-height: 640px; overflow-y: auto; font-size: 15px; line-height: 1.7; }
 #viewer .ln { display: flex; gap: 10px; }
@@ -73,8 +74,11 @@ def render_answer(result: SearchResult) -> str:
     """The assistant's message: extractive answer with [n] markers, then one card per source."""
     if not result.hits:
         return NO_ANSWER
-    sentences = answer.extract(result)
-    lines = ["**回答**（摘自原文）：", "".join(f"{inert(s.text)} **[{s.source}]** " for s in sentences), ""]
+    if result.confidence == "weak":
+        lines = [f"**{WEAK_NOTICE}**", ""]
+    else:
+        sentences = answer.extract(result)
+        lines = ["**回答**（摘自原文）：", "".join(f"{inert(s.text)} **[{s.source}]** " for s in sentences), ""]
     for number, hit in enumerate(result.hits, 1):
         also = ""
         if hit.also_in:
@@ -82,7 +86,7 @@ def render_answer(result: SearchResult) -> str:
             also = f"<br><em>也见于：{html.escape(places)}</em>"
         # One line of raw HTML: markdown leaves it alone, so only HTML escaping applies.
         lines.append(
-            f"<details><summary><b>[{number}]</b> {html.escape(answer.citation(hit))} · 相关度 {hit.score:.2f}"
+            f"<details><summary><b>[{number}]</b> {html.escape(answer.citation(hit))} · 相关度 {hit.relevance:.0%}"
             f"</summary><blockquote>{highlighted(hit.text, answer.matched_terms(result, hit))}{also}"
             "</blockquote></details>"
         )

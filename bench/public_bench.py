@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
-from app.evaluate import Question, evaluate, format_table  # noqa: E402
+from app.evaluate import Question, evaluate, format_table, half_of  # noqa: E402
 from app.index import build  # noqa: E402
 from app.model import Embedder, ensure_model  # noqa: E402
 from app.search import Searcher  # noqa: E402
@@ -72,6 +72,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
     parser.add_argument("--limit", type=int, help="only the first N questions of each set")
+    parser.add_argument("--half", choices=["all", "tune", "report"], default="all",
+                        help="only the questions of one half, split by id as bench/eval is")
     parser.add_argument("--signals", nargs="+", default=["hybrid", "dense", "lexical"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -85,7 +87,8 @@ def main() -> int:
         index = CACHE / corpus / "index"
         build(seeds, index, model_dir, embedder=embedder)
         searcher = Searcher(replace(settings, seeds=seeds, index=index), embedder=embedder)
-        report = evaluate(searcher, questions(name, args.limit), args.signals)
+        chosen = [q for q in questions(name, args.limit) if args.half == "all" or half_of(q.id) == args.half]
+        report = evaluate(searcher, chosen, args.signals)
         results[name] = {signal: cells["all"] for signal, cells in report["metrics"].items()}
         print(f"## {name}")
         print(format_table(report))

@@ -1,6 +1,9 @@
 """Tune the fusion weights on the evaluation questions (grid search, reported, not automatic).
 
-    python bench/tune_fusion.py [--queries bench/eval/seeds_questions.jsonl]
+    python bench/tune_fusion.py [--queries FILE ...] [--half tune]
+
+By default it reads the tune half of bench/eval/styles and all of bench/eval/seeds_questions.jsonl
+(the report half is for reporting, never for choosing weights).
 
 Dense and BM25 scores are computed once per question (window scores once per bias weight);
 every weight combination is then a cheap re-fusion. Prints the best combinations by overall MRR@10 with per-language hit@5, so
@@ -23,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from app import lexical  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
+from app.folding import simplified  # noqa: E402
 from app.search import Searcher, fuse  # noqa: E402
 
 
@@ -50,26 +54,33 @@ def ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight, dens
                 break
             if position == 10:
                 break
-        out.append((question.lang, rank))
+        out.append((question.style or question.lang, rank))
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--queries", default=str(ROOT / "bench" / "eval" / "seeds_questions.jsonl"))
+    parser.add_argument("--queries", nargs="+")
+    parser.add_argument("--half", choices=["all", "tune", "report"], default="tune")
     args = parser.parse_args()
+    if args.queries:
+        questions = [q for path in args.queries for q in read_questions(Path(path), args.half)]
+    else:
+        questions = [q for path in sorted((ROOT / "bench" / "eval" / "styles").glob("*.jsonl"))
+                     for q in read_questions(path, args.half) if q.answerable]
+        questions += read_questions(ROOT / "bench" / "eval" / "seeds_questions.jsonl")
     searcher = Searcher(Settings())
     generation = searcher.generation
     unit = replace(searcher.fusion, translation_weight=1.0, window_share=1.0)
     cached = []
-    for question in read_questions(Path(args.queries)):
+    for question in questions:
         searcher.fusion = unit
         plan = searcher.plan(question.query, generation)
-        query = searcher.embedder.encode_queries([plan.text])
+        query = searcher.embedder.encode_queries([simplified(plan.text)])
         windows = {}
         for bias in BIASES:
             searcher.fusion = replace(unit, window_bias=bias)
-            windows[bias], cosines = searcher.dense_scores(generation, query, plan.cjk_share)
+            windows[bias], cosines, _ = searcher.dense_scores(generation, query, plan.cjk_share)
         own_terms = dict.fromkeys(lexical.terms(plan.text), 1.0)
         translated_terms = {t: w for t, w in plan.terms.items() if t not in own_terms}
         own = generation.lexical.scores(own_terms)
@@ -81,17 +92,24 @@ def main() -> int:
     for lexical_zh, lexical_en, width, share, bias in itertools.product(
             grid, grid, (0.05, 0.1, 0.2), (0.0, 0.5, 0.65, 0.8), BIASES):
         ranks = ranks_for(searcher, cached, lexical_zh, lexical_en, 1.0, width, share, bias)
+        groups = sorted({style for style, _ in ranks}) + ["all"]
         metrics = {}
-        for lang in ("zh", "en", "mixed", "all"):
-            selected = [r for l, r in ranks if lang in (l, "all")]
-            metrics[lang] = (np.mean([r is not None and r <= 5 for r in selected]),
-                             np.mean([1 / r if r else 0 for r in selected]))
+        for group in groups:
+            selected = [r for style, r in ranks if group in (style, "all")]
+            metrics[group] = (np.mean([r is not None and r <= 5 for r in selected]),
+                              np.mean([1 / r if r else 0 for r in selected]))
         rows.append((metrics["all"][1], lexical_zh, lexical_en, width, share, bias, metrics))
     rows.sort(key=lambda r: -r[0])
-    print("lexical_zh lexical_en dense_width window_share window_bias | hit@5 zh  en  mixed all | MRR@10 all")
+    print("lexical_zh lexical_en dense_width window_share window_bias | hit@5 " + " ".join(groups) + " | MRR@10 all")
     for mrr, zh, en, width, share, bias, m in rows[:15]:
-        print(f"{zh:10.1f} {en:10.1f} {width:11.2f} {share:12.2f} {bias:11.1f} | {m['zh'][0]:.3f} {m['en'][0]:.3f} "
-              f"{m['mixed'][0]:.3f} {m['all'][0]:.3f} | {mrr:.3f}")
+        print(f"{zh:10.1f} {en:10.1f} {width:11.2f} {share:12.2f} {bias:11.1f} | "
+              + " ".join(f"{m[g][0]:.3f}" for g in groups) + f" | {mrr:.3f}")
+    current = searcher.settings.fusion
+    for mrr, zh, en, width, share, bias, m in rows:
+        if (zh, en, width, share, bias) == (current.lexical_zh, current.lexical_en, current.dense_width,
+                                            current.window_share, current.window_bias):
+            print(f"current: rank {rows.index((mrr, zh, en, width, share, bias, m)) + 1} of {len(rows)}, "
+                  f"hit@5 all {m['all'][0]:.3f}, MRR@10 {mrr:.3f}")
     return 0
 
 

@@ -1,0 +1,132 @@
+"""Confidence: how likely the passages answer the question, on one scale for every question.
+
+A fused score ranks the passages of one question, but says nothing across questions: the
+first hit of "日间手术开展了哪些" (day surgery, which the documents never mention) scores as high
+as the first hit of a real question. What does carry across questions is evidence a reader
+would weigh too: how close the passage is to the question in meaning (dense score), how much of
+the question's rarer words it contains (IDF-weighted coverage), whether the corpus knows the
+question's words at all, and whether the question is closer to general text than to the corpus.
+
+Two logistic models read that evidence, because two different questions are asked of it:
+- `about`: is the question about what these documents cover at all? Below `about_at` nothing
+  is shown (`none`): weather, sport and shopping questions.
+- `answers`: does this passage answer it? This probability is the relevance shown with each
+  passage; when the best passage reaches `high_at` the result is an answer (`high`), otherwise
+  the passages are shown under a notice that no direct answer was found (`weak`).
+
+Both are fitted on the tune half of the evaluation sets by `bench/calibrate.py` and kept in
+`app/data/confidence.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import DATA
+
+LEVELS = ("none", "weak", "high")
+MODEL_FILE = DATA / "confidence.json"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What speaks for one passage answering one question; every field is comparable across questions."""
+
+    dense: float  # the passage's dense score (its own and its best sentence's cosine)
+    sentence: float  # its best sentence's (corrected) cosine alone: a reworded sentence sits close to its source
+    coverage: float  # IDF-weighted share of the question's words (or translations) in the passage
+    missing: float  # the IDF of the most specific question word the passage lacks, over an unknown word's
+    known: float  # IDF-weighted share of the question's words the corpus knows at all
+    background: float  # how much closer the question is to general text than to the corpus
+    translated: float  # share of the question that reaches the corpus only through the dictionary
+
+    def vector(self) -> list[float]:
+        return list(asdict(self).values())
+
+
+FEATURES = tuple(Evidence.__dataclass_fields__)
+
+
+def question_evidence(passages: list[Evidence]) -> Evidence | None:
+    """The evidence of a result as a whole: its best passage's, with the best coverage, sentence
+    and fewest missing words of any."""
+    if not passages:
+        return None
+    return replace(passages[0], coverage=max(p.coverage for p in passages),
+                   sentence=max(p.sentence for p in passages), missing=min(p.missing for p in passages))
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A logistic model over standardised `Evidence`."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, evidence: Evidence) -> float:
+        z = (np.asarray(evidence.vector()) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return float(1.0 / (1.0 + math.exp(-(float(z @ np.asarray(self.weights)) + self.bias))))
+
+    @classmethod
+    def fit(cls, rows: list[Evidence], labels: list[bool], l2: float = 1.0, steps: int = 50) -> "Logistic":
+        """L2-regularised logistic regression by Newton's method, classes weighted equally."""
+        x = np.asarray([r.vector() for r in rows], np.float64)
+        y = np.asarray(labels, np.float64)
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale < 1e-9] = 1.0
+        z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+        positives = max(y.sum(), 1.0)
+        negatives = max(len(y) - y.sum(), 1.0)
+        sample = np.where(y > 0, len(y) / (2 * positives), len(y) / (2 * negatives))
+        beta = np.zeros(z.shape[1])
+        penalty = np.eye(z.shape[1]) * l2
+        penalty[-1, -1] = 0.0  # the bias is not shrunk
+        for _ in range(steps):
+            p = 1.0 / (1.0 + np.exp(-(z @ beta)))
+            gradient = z.T @ (sample * (p - y)) + penalty @ beta
+            hessian = (z * (sample * p * (1 - p))[:, None]).T @ z + penalty
+            step = np.linalg.solve(hessian, gradient)
+            beta -= step
+            if np.abs(step).max() < 1e-8:
+                break
+        return cls(tuple(mean.tolist()), tuple(scale.tolist()), tuple(beta[:-1].tolist()), float(beta[-1]))
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Whether a question is about the corpus, whether a passage answers it, and the thresholds."""
+
+    about: Logistic
+    answers: Logistic
+    about_at: float  # below this, the question is about something else: nothing is shown
+    high_at: float  # from this on, the best passage is presented as an answer
+
+    def relevance(self, evidence: Evidence) -> float:
+        """The probability that this passage answers the question."""
+        return self.answers.probability(evidence)
+
+    def level(self, passages: list[Evidence]) -> str:
+        """`none`, `weak` or `high` for a result whose best passages have this evidence."""
+        whole = question_evidence(passages)
+        if whole is None or self.about.probability(whole) < self.about_at:
+            return "none"
+        return "high" if self.answers.probability(whole) >= self.high_at else "weak"
+
+    def to_json(self) -> dict:
+        return {"features": list(FEATURES), "about": asdict(self.about), "answers": asdict(self.answers),
+                "about_at": self.about_at, "high_at": self.high_at}
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> "ConfidenceModel":
+        payload = json.loads(path.read_text("utf-8"))
+        if payload.get("features") != list(FEATURES):
+            raise ValueError(f"{path} was fitted for other features: run bench/calibrate.py --write")
+        logistic = lambda part: Logistic(**{k: tuple(v) if isinstance(v, list) else v for k, v in part.items()})  # noqa: E731
+        return cls(logistic(payload["about"]), logistic(payload["answers"]), payload["about_at"], payload["high_at"])

@@ -1,0 +1,138 @@
+"""Fit the confidence model (app/confidence.py) on the tune half, and show it on both halves.
+
+    python bench/calibrate.py [--write] [--index DIR]
+
+Every tune-half question (bench/eval/styles, plus the older bench/eval sets and the general
+questions written for fitting only, bench/eval/train) is one example:
+the evidence of its result (app/confidence.py `question_evidence`). `about` is fitted to tell
+in-domain questions (answerable, or about hospital work the documents do not answer) from
+general ones (with a sample of the public sets' tune halves, each against its own corpus:
+being about the documents is not being about hospitals); `answers`, on in-domain questions, to tell those whose top five hold the answer.
+The thresholds are chosen on the tune half too: `about_at` the lowest that gives `none` to 95 %
+of general off-topic questions, `high_at` the best separation of answered questions from
+unanswerable in-domain ones. `--write` stores the model in app/data/confidence.json. The
+report half is printed and never used for fitting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numpy as np  # noqa: E402
+
+from app.config import Settings  # noqa: E402
+from app.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Logistic, question_evidence  # noqa: E402
+from app.evaluate import first_relevant_rank, half_of, read_questions  # noqa: E402
+from app.search import CONFIDENCE_DEPTH, Searcher  # noqa: E402
+
+STYLES = ROOT / "bench" / "eval" / "styles"
+OLDER = [ROOT / "bench" / "eval" / name for name in ("seeds_questions.jsonl", "offtopic_questions.jsonl")]
+TRAINING = sorted((ROOT / "bench" / "eval" / "train").glob("*.jsonl"))  # for fitting only, never reported
+PUBLIC_SAMPLE = 60  # tune-half questions of each public set: questions about other documents are "about" theirs
+_FLAT = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES), weights=(0.0,) * len(FEATURES), bias=0.0)
+NEUTRAL = ConfidenceModel(_FLAT, _FLAT, about_at=0.0, high_at=0.0)  # shows everything: the evidence is what counts
+OFFTOPIC_NONE = 0.95  # the goal (90 %) with a margin: every point above it hides more real answers
+
+
+def collect(searcher: Searcher, questions) -> list[dict]:
+    """Per question: its style, whether answerable, its result's evidence, and its top-5 rank."""
+    rows = []
+    for q in questions:
+        result = searcher.search(q.query, 10)
+        rank = first_relevant_rank(result.hits, q) if q.answerable else None
+        rows.append({"style": q.style or ("offtopic" if not q.answerable else q.lang),
+                     "answerable": q.answerable, "in_domain": q.answerable or q.style == "unanswerable",
+                     "answered": bool(rank and rank <= 5),
+                     "general": result.confidence == "none",  # the general-text rule, before any model
+                     "passages": list(result.evidence[:CONFIDENCE_DEPTH])})
+    return [r for r in rows if r["passages"]]
+
+
+def public_tune_rows(settings: Settings) -> list[dict]:
+    """A fixed sample of the public sets' tune halves, each against its own corpus (bench/public_bench.py)."""
+    import public_bench
+
+    rows = []
+    for name in public_bench.SETS[:3]:
+        folder = public_bench.CACHE / name
+        if not (folder / "index" / "CURRENT").exists():
+            print(f"({name} not built: run bench/public_bench.py once; fitting without it)")
+            continue
+        searcher = Searcher(replace(settings, seeds=public_bench.corpus_folder(name), index=folder / "index"),
+                            confidence=NEUTRAL)
+        chosen = [q for q in public_bench.questions(name, None) if half_of(q.id) == "tune"][:PUBLIC_SAMPLE]
+        rows += collect(searcher, chosen)
+    return rows
+
+
+def choose_thresholds(about: Logistic, answers: Logistic, rows: list[dict],
+                      everything: list[dict]) -> tuple[float, float]:
+    """`about_at`: the lowest that gives `none` (with the general-text rule) to 95 % of the tune
+    half's general off-topic questions (a higher one hides real answers, e.g. of English questions on names);
+    `high_at`: the best separation of answered questions from in-domain ones the documents do
+    not answer."""
+    general = sorted(about.probability(question_evidence(r["passages"])) for r in rows if not r["in_domain"])
+    already = sum(not r["in_domain"] for r in everything if r["general"])  # none by the general-text rule
+    needed = math.ceil(OFFTOPIC_NONE * (len(general) + already)) - already
+    about_at = general[min(len(general) - 1, max(needed, 1) - 1)] + 1e-6
+    answered = [answers.probability(question_evidence(r["passages"])) for r in rows if r["answered"]]
+    unanswered = [answers.probability(question_evidence(r["passages"])) for r in rows
+                  if r["style"] == "unanswerable"]
+    score = lambda t: np.mean([a >= t for a in answered]) + np.mean([u < t for u in unanswered])  # noqa: E731
+    high_at = max(sorted(set(answered + unanswered)), key=lambda t: (score(t), -t))
+    return float(about_at), float(high_at)
+
+
+def table(model: ConfidenceModel, rows: list[dict], title: str) -> None:
+    print(f"## {title}")
+    print(f"{'style':<14} {'n':>4} {'none':>6} {'weak':>6} {'high':>6}")
+    for style in sorted({r["style"] for r in rows}):
+        group = [r for r in rows if r["style"] == style]
+        levels = ["none" if r["general"] else model.level(r["passages"]) for r in group]
+        print(f"{style:<14} {len(group):>4} " + " ".join(f"{levels.count(x) / len(group):>6.2f}" for x in ("none", "weak", "high")))
+    print()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"store the model in {MODEL_FILE.relative_to(ROOT)}")
+    parser.add_argument("--index")
+    args = parser.parse_args()
+    settings = Settings(**({"index": Path(args.index)} if args.index else {}))
+    searcher = Searcher(settings, confidence=NEUTRAL)
+    style_files = sorted(STYLES.glob("*.jsonl"))
+    tune = [q for f in style_files for q in read_questions(f, "tune")] + [q for f in OLDER + TRAINING for q in read_questions(f)]
+    report = [q for f in style_files for q in read_questions(f, "report")]
+    tune_rows, report_rows = collect(searcher, tune), collect(searcher, report)
+    public_rows = [r for r in public_tune_rows(settings) if not r["general"]]
+    shown = [r for r in tune_rows if not r["general"]]  # what reaches the model
+    wholes = [question_evidence(r["passages"]) for r in shown]
+    about = Logistic.fit(wholes + [question_evidence(r["passages"]) for r in public_rows],
+                         [r["in_domain"] for r in shown] + [True] * len(public_rows))
+    in_domain = [(w, r["answered"]) for w, r in zip(wholes, shown) if r["in_domain"]]
+    answers = Logistic.fit([w for w, _ in in_domain], [label for _, label in in_domain])
+    about_at, high_at = choose_thresholds(about, answers, shown, tune_rows)
+    model = ConfidenceModel(about, answers, round(about_at, 4), round(high_at, 4))
+    for name, part in (("about", about), ("answers", answers)):
+        print(f"{name}:", {f: round(w, 3) for f, w in zip(FEATURES, part.weights)}, "bias", round(part.bias, 3))
+    print(f"about_at {model.about_at}, high_at {model.high_at}; fitted on {len(shown)} questions of "
+          f"{len(tune_rows)} (the rest got none from the general-text rule) and {len(public_rows)} public ones\n")
+    table(model, tune_rows, "tune half (fitted on)")
+    table(model, report_rows, "report half (never fitted on)")
+    if args.write:
+        MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n", "utf-8")
+        print(f"written {MODEL_FILE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
