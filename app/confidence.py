@@ -41,6 +41,7 @@ class Evidence:
     sentence: float  # its best sentence's (corrected) cosine alone: a reworded sentence sits close to its source
     coverage: float  # IDF-weighted share of the question's words (or translations) in the passage
     missing: float  # the IDF of the most specific question word the passage lacks, over an unknown word's
+    agreement: float  # how high both signals rank it on their own: the mean of 1/rank by dense and by BM25
     known: float  # IDF-weighted share of the question's words the corpus knows at all
     background: float  # how much closer the question is to general text than to the corpus
     translated: float  # share of the question that reaches the corpus only through the dictionary
@@ -53,12 +54,13 @@ FEATURES = tuple(Evidence.__dataclass_fields__)
 
 
 def question_evidence(passages: list[Evidence]) -> Evidence | None:
-    """The evidence of a result as a whole: its best passage's, with the best coverage, sentence
-    and fewest missing words of any."""
+    """The evidence of a result as a whole: its best passage's, with the best coverage, sentence,
+    agreement and fewest missing words of any."""
     if not passages:
         return None
     return replace(passages[0], coverage=max(p.coverage for p in passages),
-                   sentence=max(p.sentence for p in passages), missing=min(p.missing for p in passages))
+                   sentence=max(p.sentence for p in passages), missing=min(p.missing for p in passages),
+                   agreement=max(p.agreement for p in passages))
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,13 @@ def _best_per_row(index, query: np.ndarray, depth: int, count: int, owner: np.nd
     return scores
 
 
+def _agreement(row: int, dense: np.ndarray, lexical_scores: np.ndarray) -> float:
+    """The mean of the reciprocal ranks of `row` by dense score and by BM25 alone (no BM25 match: 0)."""
+    by_dense = 1.0 / (int((dense > dense[row]).sum()) + 1)
+    by_lexical = 1.0 / (int((lexical_scores > lexical_scores[row]).sum()) + 1) if lexical_scores[row] > 0 else 0.0
+    return (by_dense + by_lexical) / 2
+
+
 class EmptyQuestion(ValueError):
     """The question has no searchable content."""
 
@@ -326,8 +333,8 @@ class Searcher:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
         rows = self._ranked_rows(generation, fused, max(k, CONFIDENCE_DEPTH))
         margin = self.background_margin(query[0], chunk_cosines) if query is not None else 0.0
-        evidence = [self._evidence(plan, generation.chunks[row], float(dense[row]), float(sentences[row]), margin)
-                    for row in rows]
+        evidence = [self._evidence(plan, generation.chunks[row], float(dense[row]), float(sentences[row]), margin,
+                                   _agreement(row, dense, lexical_scores)) for row in rows]
         relevance = [self.confidence_model.relevance(e) for e in evidence]
         level = self._level(evidence[:CONFIDENCE_DEPTH], margin) if signals == "hybrid" \
             else ("high" if rows else "none")
@@ -353,9 +360,10 @@ class Searcher:
         return self.confidence_model.level(evidence)
 
     @staticmethod
-    def _evidence(plan: QueryPlan, chunk: Chunk, dense: float, sentence: float, background_margin: float) -> Evidence:
+    def _evidence(plan: QueryPlan, chunk: Chunk, dense: float, sentence: float, background_margin: float,
+                  agreement: float) -> Evidence:
         return Evidence(
-            dense=dense, sentence=sentence, coverage=plan.covered_share(chunk.indexed_text),
+            dense=dense, sentence=sentence, agreement=agreement, coverage=plan.covered_share(chunk.indexed_text),
             missing=plan.missing_weight(chunk.indexed_text), known=plan.known_share,
             background=background_margin, translated=1.0 - plan.own_share,
         )

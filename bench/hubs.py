@@ -7,6 +7,7 @@ none of them about these documents) plus the evaluation sets of bench/eval, all 
 the seeds' index. A passage that comes back for a large share of unrelated questions is a hub
 (e5 has sentences close to every question of a language). Prints, per signal, the most frequent
 passages with their share of the pool and how many times the uniform share (5 / chunks) that is.
+For the hybrid search, only what is shown counts: a question answered `none` shows nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
-from app.search import Searcher  # noqa: E402
+from app.search import EmptyQuestion, Searcher  # noqa: E402
 
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 PUBLIC = ("xquad_en2zh", "xquad_zh", "cmrc2018_trial")
@@ -42,7 +43,7 @@ def pool() -> list[tuple[str, str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--signals", nargs="+", default=["hybrid", "dense"])
+    parser.add_argument("--signals", nargs="+", default=["hybrid", "dense", "lexical"])
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args()
     searcher = Searcher(Settings())
@@ -52,7 +53,10 @@ def main() -> int:
     for signal in args.signals:
         counts: dict[str, Counter] = {}
         for group, question in questions:
-            result = searcher.search(question, 5, signals=signal)
+            try:
+                result = searcher.search(question, 5, signals=signal)
+            except EmptyQuestion:
+                continue
             for hit in result.hits:
                 counts.setdefault(group, Counter())[(hit.doc, hit.line_start)] += 1
         sizes = Counter(group for group, _ in questions)

@@ -53,13 +53,23 @@ def test_missing_index_is_explained(tmp_path):
 
 def test_batch_queries_file(seed_index, tmp_path):
     queries = tmp_path / "q.jsonl"
-    queries.write_text('{"id": "a", "query": "院务公开"}\n{"id": "b", "query": "ambulance"}\n', "utf-8")
+    queries.write_text('{"id": "a", "query": "院务公开"}\n{"id": "b", "query": "ambulance"}\n'
+                       '{"id": "c", "query": "明天的天气预报怎么样"}\n', "utf-8")
     result = run_cli("-m", "app", "search", "--queries", str(queries), "-k", "4",
                      "--index", str(seed_index.index))
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["id"] for line in lines] == ["a", "b"]
-    assert all(len(line["hits"]) == 4 for line in lines)
+    assert [line["id"] for line in lines] == ["a", "b", "c"]
+    assert all(set(line) == {"id", "query", "confidence", "hits"} for line in lines)
+    assert [line["confidence"] for line in lines] == ["high", "high", "none"]
+    assert [len(line["hits"]) for line in lines] == [4, 4, 0]
+    assert all(hit["confidence"] == "high" and 0 <= hit["relevance"] <= 1 for hit in lines[0]["hits"])
+
+
+def test_a_weak_result_says_so_before_its_passages(seed_index):
+    result = run_cli("-m", "app", "search", "医院的日间手术中心开展了哪些手术？", "--index", str(seed_index.index))
+    assert result.returncode == 0
+    assert result.stdout.startswith("未找到直接回答，以下段落可能相关") and "[1]" in result.stdout
 
 
 def test_chunks_json_lists_every_chunk(seed_index):

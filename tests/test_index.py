@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from app.index import (
 )
 from app.model import passage_precision
 from app.search import Searcher
+
+from .conftest import SEEDS
 
 NEW_SUMMARY = """急诊科年度工作总结
 
@@ -100,6 +103,22 @@ def test_staleness_is_reported(corpus, tmp_path, model_dir, embedder):
     assert is_stale(corpus, index, model_dir) == (False, "索引是最新的")
     (corpus / "new.md").write_text(NEW_SUMMARY, "utf-8")
     assert is_stale(corpus, index, model_dir) == (True, "新增文档：new.md")
+
+
+def test_a_tokeniser_change_makes_the_index_stale_and_the_rebuild_redoes_only_terms(
+        seed_index, tmp_path, model_dir, embedder):
+    """An index built by an older tokeniser (folding, Latin parts, translations) must not be
+    searched with new query terms: it is stale, and rebuilding reuses every vector."""
+    index = tmp_path / "index"
+    shutil.copytree(seed_index.index, index)
+    manifest_path = index / current_name(index) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest["lexical_version"] = 1
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+    assert is_stale(SEEDS, index, model_dir) == (True, "词项切分规则已更新")
+    report = build(SEEDS, index, model_dir, embedder=embedder)
+    assert not report.unchanged and report.embedded_chunks == 0 and report.embedded_windows == 0
+    assert is_stale(SEEDS, index, model_dir) == (False, "索引是最新的")
 
 
 def test_second_build_refuses_while_one_holds_the_lock(corpus, tmp_path, model_dir, embedder):

@@ -179,3 +179,77 @@ def test_partial_ranking_matches_a_full_sort():
     scores = np.random.default_rng(3).integers(0, 50, 2000).astype(np.float32)
     scores[::7] = -np.inf
     assert list(_best_first(scores, head=64)) == np.argsort(-scores, kind="stable").tolist()
+
+
+# ---------------------------------------------------------------- however staff ask (issue 16)
+
+
+@pytest.mark.parametrize("question, evidence", [
+    ("醫院有沒有提供免費的看護員照顧住院長者，讓家屬不用請假陪床？", "护理员为普通病人提供免费的陪护服务"),
+    ("職工醫院的住房困難是怎麼解決的？", "为公司职工建筑经济适用房"),
+    ("院務公開", "院务公开"),
+])
+def test_traditional_script_questions_find_simplified_passages(searcher, question, evidence):
+    result = searcher.search(question, 5)
+    assert result.confidence != "none"
+    assert any(evidence in hit.text for hit in result.hits[:3])
+
+
+@pytest.mark.parametrize("question", ["PACS", "pacs", "ＰＡＣＳ", "RadiologyPACS 系统"])
+def test_an_acronym_inside_a_longer_name_is_found_in_any_case_and_width(searcher, question):
+    hits = searcher.search(question, 5).hits
+    assert "RadiologyPACS" in hits[0].text
+
+
+def test_iso_9000_written_apart_finds_iso9000(searcher):
+    assert "iso9000" in searcher.search("ISO 9000", 5).hits[0].text  # the seed writes it in lower case
+
+
+def test_a_pasted_paraphrase_finds_the_sentence_it_rewords(searcher):
+    """45 characters rewording one sentence of a 326-character chunk (one needle, one syringe per
+    patient; disposables disinfected, destroyed, burnt): no word-coverage test may hide it."""
+    result = searcher.search("给病人打针时坚持每人单独一副针头针管，一次性用品用后统一消毒、毁形再焚烧处理", 5)
+    assert result.confidence != "none"
+    assert "一人一针一管一巾一带" in result.hits[0].text
+
+
+@pytest.mark.parametrize("question", ["what's the backup plan if the power suddenly goes out on the ward?",
+                                      "what do the nurses do when the electricty cuts out"])
+def test_lay_english_reaches_the_power_cut_passage(searcher, question):
+    result = searcher.search(question, 5)
+    assert "停电" in result.expanded_query
+    assert any("突发停电" in hit.text for hit in result.hits[:3])
+
+
+def test_the_searched_query_reads_as_sensible_to_a_bilingual_reader(searcher):
+    assert searcher.search("how did hospitals handle 院务公开?", 5).expanded_query == \
+        "how did hospitals handle 院务公开?（hospital → 医院）"
+    typo = searcher.search("is there a vacine for hepatitis b for staff", 5).expanded_query
+    assert "vaccine → 疫苗" in typo and "hepatitis b → 乙肝" in typo
+
+
+TRADITIONAL_SUMMARY = """某某醫院2024年資訊化建設工作總結
+
+一、門診自助服務
+今年本院在門診大廳安裝了十二台自助掛號繳費機，病患可以用健保卡自行掛號、繳費和列印檢驗報告，平均候診時間縮短了二十分鐘。資訊室每週巡檢一次，發現故障當天排除。
+
+二、醫院資訊系統
+全院完成了電子病歷軟體的升級，醫護人員透過行動護理車在床邊記錄生命徵象，護理紀錄的品質明顯提昇。
+"""
+
+
+def test_a_traditional_big5_summary_is_found_by_simplified_questions_and_cited_in_its_own_script(
+        corpus, model_dir, embedder, tmp_path):
+    from app.config import Settings
+    from app.index import build
+    from app.search import Searcher
+
+    (corpus / "資訊化總結.txt").write_bytes(TRADITIONAL_SUMMARY.encode("big5"))
+    build(corpus, tmp_path / "index", model_dir, embedder=embedder)
+    searcher = Searcher(Settings(seeds=corpus, index=tmp_path / "index", model=model_dir), embedder=embedder)
+    for question in ("门诊安装了多少台自助挂号缴费机？", "医院信息系统和电子病历软件升级"):
+        hit = searcher.search(question, 5).hits[0]
+        assert hit.doc == "資訊化總結.txt"
+        document = load(corpus / hit.doc, corpus)
+        assert _compact(document.text[hit.start:hit.end]) == _compact(hit.text)
+        assert "掛號" in hit.text or "軟體" in hit.text  # shown in its own script

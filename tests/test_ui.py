@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from app.config import PROJECT_ROOT
 from app.search import SearchResult
-from app.ui import NO_ANSWER, inert, render_answer
+from app.ui import NO_ANSWER, WEAK_NOTICE, inert, render_answer
 
 
 def free_port() -> int:
@@ -101,6 +102,14 @@ def test_passage_text_renders_inert():
 
 def test_no_hits_says_so_plainly():
     assert render_answer(SearchResult(question="天气预报", expanded_query="天气预报")) == NO_ANSWER
+
+
+def test_a_weak_result_shows_the_notice_instead_of_an_answer_and_relevance_as_a_percentage(searcher):
+    weak = render_answer(searcher.search("医院的日间手术中心开展了哪些手术？", 5))
+    assert weak.startswith(f"**{WEAK_NOTICE}**") and "**回答**" not in weak
+    strong = render_answer(searcher.search("医院怎样让职工了解每月的开支情况", 5))
+    assert strong.startswith("**回答**（摘自原文）：")
+    assert re.search(r"相关度 \d{1,3}%", strong)
 
 
 def test_search_endpoint_returns_nothing_for_an_off_topic_question(server):

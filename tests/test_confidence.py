@@ -1,0 +1,72 @@
+"""Confidence levels and calibrated relevance, on the real seeds with the fitted model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.confidence import FEATURES, ConfidenceModel, Evidence, Logistic, question_evidence
+
+
+def _evidence(**values) -> Evidence:
+    return Evidence(**{name: values.get(name, 0.0) for name in FEATURES})
+
+
+def test_logistic_fit_separates_and_calibrates():
+    rng = np.random.default_rng(7)
+    rows = [_evidence(coverage=float(c)) for c in rng.uniform(0, 1, 400)]
+    labels = [r.coverage > 0.5 for r in rows]
+    model = Logistic.fit(rows, labels)
+    assert model.probability(_evidence(coverage=0.95)) > 0.9
+    assert model.probability(_evidence(coverage=0.05)) < 0.1
+    assert 0.3 < model.probability(_evidence(coverage=0.5)) < 0.7
+
+
+def test_a_result_is_read_from_its_best_evidence():
+    first = _evidence(dense=0.8, coverage=0.2, missing=1.0, sentence=0.4)
+    second = _evidence(dense=0.7, coverage=0.9, missing=0.3, sentence=0.6)
+    whole = question_evidence([first, second])
+    assert (whole.dense, whole.coverage, whole.missing, whole.sentence) == (0.8, 0.9, 0.3, 0.6)
+    assert question_evidence([]) is None
+
+
+def test_the_fitted_model_loads_and_orders_its_thresholds():
+    model = ConfidenceModel.load()
+    assert 0 < model.about_at < 1 and 0 < model.high_at < 1
+    assert model.level([]) == "none"
+
+
+@pytest.mark.parametrize("question, evidence", [
+    ("医院怎样让职工了解每月的开支情况", "医院每月各项支出明细向职工公开"),
+    ("how did hospitals handle 院务公开?", "我们坚持院务公开制度"),
+    ("PACS", "RadiologyPACS"),
+])
+def test_answered_questions_are_high_with_a_relevance_that_says_so(searcher, question, evidence):
+    result = searcher.search(question, 5)
+    assert result.confidence == "high"
+    assert any(evidence in hit.text for hit in result.hits[:3])
+    assert max(hit.relevance for hit in result.hits) >= searcher.confidence_model.high_at
+    assert all(hit.confidence == "high" and 0 <= hit.relevance <= 1 for hit in result.hits)
+
+
+@pytest.mark.parametrize("question", [
+    "医院的日间手术中心开展了哪些手术？",  # day surgery: never mentioned
+    "我院电子病历系统应用水平分级评价达到了第几级？",
+    "How many beds does the hospital's new ICU have?",
+])
+def test_in_domain_questions_the_documents_do_not_answer_are_not_presented_as_answers(searcher, question):
+    result = searcher.search(question, 5)
+    assert result.confidence in ("weak", "none")
+    assert all(hit.relevance < searcher.confidence_model.high_at for hit in result.hits)
+
+
+@pytest.mark.parametrize("question", ["who won wimbledon this year", "best place to see the northern lights",
+                                      "周末去海边露营需要带哪些装备？", "這個週末颱風會不會登陸？"])
+def test_general_questions_get_nothing(searcher, question):
+    result = searcher.search(question, 5)
+    assert result.confidence == "none" and result.hits == []
+
+
+def test_the_level_does_not_depend_on_how_many_passages_are_asked_for(searcher):
+    question = "医院的日间手术中心开展了哪些手术？"
+    assert {searcher.search(question, k).confidence for k in (1, 3, 5, 20)} == {"weak"}

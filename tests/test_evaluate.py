@@ -1,0 +1,35 @@
+"""Evaluation: the fixed tune/report split, per-style rows, confidence levels counted."""
+
+from __future__ import annotations
+
+import json
+
+from app.config import PROJECT_ROOT
+from app.evaluate import evaluate, format_table, half_of, read_questions
+
+STYLES = PROJECT_ROOT / "bench" / "eval" / "styles"
+
+
+def test_the_half_of_a_question_depends_on_its_id_alone():
+    assert [half_of(i) for i in ("trad-01", "trad-06", "en-08", "en-12", "draft-05")] == \
+        ["report", "tune", "report", "tune", "tune"]
+
+
+def test_each_style_file_has_at_least_25_questions_split_into_two_halves():
+    for path in sorted(STYLES.glob("*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+        assert len(rows) >= 25, path.name
+        tune, report = read_questions(path, "tune"), read_questions(path, "report")
+        assert len(tune) + len(report) == len(rows) and tune and report
+        assert not {q.id for q in tune} & {q.id for q in report}
+
+
+def test_the_table_has_a_row_per_style_and_counts_levels(searcher):
+    questions = read_questions(STYLES / "traditional.jsonl", "report")[:4] + \
+        read_questions(STYLES / "offtopic.jsonl", "report")[:4]
+    report = evaluate(searcher, questions, ["hybrid"])
+    cells = report["metrics"]["hybrid"]
+    assert set(cells) == {"traditional", "all", "offtopic"}
+    assert cells["offtopic"]["none"] == 1.0 and cells["traditional"]["none"] == 0.0
+    assert cells["traditional"]["hit@5"] == 1.0
+    assert "traditional" in format_table(report) and "weak" in format_table(report)
