@@ -7,7 +7,9 @@ would weigh too: how close the passage is to the question in meaning (dense scor
 the question's rarer words it contains (IDF-weighted coverage), whether the corpus knows the
 question's words at all, and whether the question is closer to general text than to the corpus.
 
-Two logistic models read that evidence, because two different questions are asked of it:
+First a plain rule: when general text (weather, sport, cooking, … in app/data/background.txt)
+is more than `general_at` closer to the question than any passage, nothing is shown. Then two
+logistic models read the evidence, because two different questions are asked of it:
 - `about`: is the question about what these documents cover at all? Below `about_at` nothing
   is shown (`none`): weather, sport and shopping questions.
 - `answers`: does this passage answer it? This probability is the relevance shown with each
@@ -109,6 +111,7 @@ class ConfidenceModel:
     answers: Logistic
     about_at: float  # below this, the question is about something else: nothing is shown
     high_at: float  # from this on, the best passage is presented as an answer
+    general_at: float = float("inf")  # general text this much closer than any passage: nothing is shown
 
     def relevance(self, evidence: Evidence) -> float:
         """The probability that this passage answers the question."""
@@ -117,13 +120,13 @@ class ConfidenceModel:
     def level(self, passages: list[Evidence]) -> str:
         """`none`, `weak` or `high` for a result whose best passages have this evidence."""
         whole = question_evidence(passages)
-        if whole is None or self.about.probability(whole) < self.about_at:
+        if whole is None or whole.background > self.general_at or self.about.probability(whole) < self.about_at:
             return "none"
         return "high" if self.answers.probability(whole) >= self.high_at else "weak"
 
     def to_json(self) -> dict:
         return {"features": list(FEATURES), "about": asdict(self.about), "answers": asdict(self.answers),
-                "about_at": self.about_at, "high_at": self.high_at}
+                "about_at": self.about_at, "high_at": self.high_at, "general_at": self.general_at}
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> "ConfidenceModel":
@@ -131,4 +134,5 @@ class ConfidenceModel:
         if payload.get("features") != list(FEATURES):
             raise ValueError(f"{path} was fitted for other features: run bench/calibrate.py --write")
         logistic = lambda part: Logistic(**{k: tuple(v) if isinstance(v, list) else v for k, v in part.items()})  # noqa: E731
-        return cls(logistic(payload["about"]), logistic(payload["answers"]), payload["about_at"], payload["high_at"])
+        return cls(logistic(payload["about"]), logistic(payload["answers"]), payload["about_at"], payload["high_at"],
+                   payload["general_at"])

@@ -30,7 +30,6 @@ class FusionWeights:
     dense_width: float = 0.05  # dense scores this far below the best one count as no dense evidence
     window_share: float = 0.65  # a chunk's dense score: this much its best sentence window, the rest itself
     window_bias: float = 0.5  # a window's closeness to every question of the language, subtracted this much
-    abstain_background_margin: float = 0.045  # nothing shown when general text is this much closer than any passage
 
 
 @dataclass(frozen=True)

@@ -319,8 +319,8 @@ class Searcher:
         generation = self.generation
         plan = self.plan(text, generation)
         n = len(generation.chunks)
-        query = self.embedder.encode_queries([simplified(text)]) if signals != "lexical" else None
-        dense, chunk_cosines, sentences = (self.dense_scores(generation, query, plan.cjk_share) if query is not None
+        query, own_vector = self.query_vectors(plan) if signals != "lexical" else (None, None)
+        dense, _, sentences = (self.dense_scores(generation, query, plan.cjk_share) if query is not None
                                            else (np.zeros(n, np.float32),) * 3)
         lexical_scores = generation.lexical.scores(plan.terms) if signals != "dense" else np.zeros(n, np.float32)
         if signals == "dense":
@@ -332,11 +332,11 @@ class Searcher:
         if documents or articles:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
         rows = self._ranked_rows(generation, fused, max(k, CONFIDENCE_DEPTH))
-        margin = self.background_margin(query[0], chunk_cosines) if query is not None else 0.0
+        margin = self.background_margin(own_vector, generation) if own_vector is not None else 0.0
         evidence = [self._evidence(plan, generation.chunks[row], float(dense[row]), float(sentences[row]), margin,
                                    _agreement(row, dense, lexical_scores)) for row in rows]
         relevance = [self.confidence_model.relevance(e) for e in evidence]
-        level = self._level(evidence[:CONFIDENCE_DEPTH], margin) if signals == "hybrid" \
+        level = self.confidence_model.level(evidence[:CONFIDENCE_DEPTH]) if signals == "hybrid" \
             else ("high" if rows else "none")
         hits = [] if level == "none" else [
             self._hit(generation, row, float(fused[row]), r, level) for row, r in zip(rows[:k], relevance)]
@@ -350,14 +350,6 @@ class Searcher:
             if self._confidence is None:
                 self._confidence = ConfidenceModel.load()
             return self._confidence
-
-    def _level(self, evidence: list[Evidence], background_margin: float) -> str:
-        """`none` when the question is plainly about something else — general text (weather,
-        sport, cooking, …) is clearly closer to it than any passage, which no answerable
-        question of the tune half comes near — and otherwise what the confidence model says."""
-        if background_margin > self.fusion.abstain_background_margin:
-            return "none"
-        return self.confidence_model.level(evidence)
 
     @staticmethod
     def _evidence(plan: QueryPlan, chunk: Chunk, dense: float, sentence: float, background_margin: float,
@@ -374,6 +366,19 @@ class Searcher:
             (not documents or c.doc in documents) and (not articles or (c.section[:1] or ("",))[0] in articles)
             for c in generation.chunks
         ], dtype=bool)
+
+    def query_vectors(self, plan: QueryPlan) -> tuple[np.ndarray, np.ndarray]:
+        """The question's search vector and its own vector (each 1 × dimension), in Simplified
+        script. A question with English words is also embedded followed by their Chinese terms,
+        and the search vector averages the two: e5 then sees the corpus's own words too (casual
+        English MRR +0.05, xquad_en2zh +0.02 on the tune halves). The question's own vector is
+        what the general-text test compares."""
+        texts = [simplified(plan.text)]
+        if plan.expansions:
+            texts.append(texts[0] + " " + " ".join(plan.expansions))
+        vectors = self.embedder.encode_queries(texts)
+        mean = vectors.sum(axis=0)
+        return (mean / np.linalg.norm(mean)).astype(np.float32)[None, :], vectors[:1]
 
     def dense_scores(self, generation: Generation, query: np.ndarray,
                      cjk: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -397,13 +402,15 @@ class Searcher:
         translated = self.fusion.lexical_en * (1 - plan.own_share) * bool(plan.expansions)
         return own + translated
 
-    def background_margin(self, query: np.ndarray, dense: np.ndarray) -> float:
-        """How much closer the question is to general text (weather, sport, cooking, …) than
-        to the best passage of the corpus; positive when general text wins."""
+    def background_margin(self, query: np.ndarray, generation: Generation) -> float:
+        """How much closer the question (its own vector, 1 × dimension) is to general text
+        (weather, sport, cooking, …) than to the best passage of the corpus; positive when
+        general text wins."""
         background = self.background
-        if not background.size or not dense.size:
+        if not background.size or not generation.dense.ntotal:
             return 0.0
-        return float((background @ query).max() - dense.max())
+        best, _ = generation.dense.search(query, 1)
+        return float((background @ query[0]).max() - best[0][0])
 
     @staticmethod
     def _ranked_rows(generation: Generation, fused: np.ndarray, k: int) -> list[int]:

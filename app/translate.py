@@ -72,6 +72,12 @@ DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
     "outing": ("旅游", "活动"), "trip": ("旅游",), "day out": ("旅游", "活动"),
     "plan": ("计划", "方案", "预案"), "backup plan": ("预案", "应急"), "contingency plan": ("预案", "应急"),
     "emergency plan": ("预案", "应急"),
+    "director": ("院长", "主任", "所长"), "hospital director": ("院长",), "president": ("院长",),
+    "deputy director": ("副院长",), "head nurse": ("护士长",), "new": ("新",), "first day": ("当天", "第一天"),
+    "average": ("平均",), "on average": ("平均",),
+    # Framing phrases CC-CEDICT translates literally (how much → 这么): they translate to nothing.
+    "how much": (), "how many": (), "how long": (), "how often": (), "what kind": (), "kind of": (),
+    "weather": (),  # 天道 is a dialect sense; nothing in hospital work means weather
 }
 
 
@@ -188,23 +194,28 @@ class Dictionary:
                 span = words[position : position + size]
                 if size == 1 and span[0] in STOP_WORDS:
                     continue
-                key, terms = self._lookup(span)
-                if terms:
-                    spans.append((key, terms[:per_word]))
+                found = self._lookup(span)
+                if found is not None:  # an empty entry consumes its phrase: "how much" is not 这么
+                    key, terms = found
+                    if terms:
+                        spans.append((key, terms[:per_word]))
                     position += size - 1
                     break
             position += 1
         return spans
 
-    def _lookup(self, span: list[str]) -> tuple[str, list[tuple[str, float]]]:
-        """The table key `span` reads as (its last word in its best-translated form) and its terms."""
-        best: tuple[str, list[tuple[str, float]]] = ("", [])
+    def _lookup(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
+        """The table key `span` reads as (its last word in its best-translated form) and its terms;
+        None when the table has no entry for it."""
+        best: tuple[str, list[tuple[str, float]]] | None = None
         for head in lemmas(span[-1]):
             key = " ".join(span[:-1] + [head])
-            terms = self.table.get(key, [])
-            if terms and (not best[1] or terms[0][1] > best[1][0][1]):
+            if key not in self.table:
+                continue
+            terms = self.table[key]
+            if best is None or (terms and (not best[1] or terms[0][1] > best[1][0][1])):
                 best = (key, terms)
-        if not best[1] and len(span) == 1 and not self.is_translatable(span[0]):
+        if best is None and len(span) == 1 and not self.is_translatable(span[0]):
             correction = self.correction(span[0])
             if correction:
                 best = (correction, self.table[correction])

@@ -2,8 +2,9 @@
 
     python bench/tune_fusion.py [--queries FILE ...] [--half tune]
 
-By default it reads the tune half of bench/eval/styles and all of bench/eval/seeds_questions.jsonl
-(the report half is for reporting, never for choosing weights).
+By default it reads the tune half of bench/eval/styles, all of bench/eval/seeds_questions.jsonl and
+the answerable questions written for tuning only (bench/eval/train); the report half is for
+reporting, never for choosing weights.
 
 Dense and BM25 scores are computed once per question (window scores once per bias weight);
 every weight combination is then a cheap re-fusion. Prints the best combinations by overall MRR@10 with per-language hit@5, so
@@ -26,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 from app import lexical  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
-from app.folding import simplified  # noqa: E402
 from app.search import Searcher, fuse  # noqa: E402
 
 
@@ -69,6 +69,8 @@ def main() -> int:
         questions = [q for path in sorted((ROOT / "bench" / "eval" / "styles").glob("*.jsonl"))
                      for q in read_questions(path, args.half) if q.answerable]
         questions += read_questions(ROOT / "bench" / "eval" / "seeds_questions.jsonl")
+        questions += [q for path in sorted((ROOT / "bench" / "eval" / "train").glob("*.jsonl"))
+                      for q in read_questions(path) if q.answerable]
     searcher = Searcher(Settings())
     generation = searcher.generation
     unit = replace(searcher.fusion, translation_weight=1.0, window_share=1.0)
@@ -76,7 +78,7 @@ def main() -> int:
     for question in questions:
         searcher.fusion = unit
         plan = searcher.plan(question.query, generation)
-        query = searcher.embedder.encode_queries([simplified(plan.text)])
+        query, _ = searcher.query_vectors(plan)
         windows = {}
         for bias in BIASES:
             searcher.fusion = replace(unit, window_bias=bias)

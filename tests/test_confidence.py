@@ -37,7 +37,7 @@ def test_the_fitted_model_loads_and_orders_its_thresholds():
 
 
 @pytest.mark.parametrize("question, evidence", [
-    ("医院怎样让职工了解每月的开支情况", "医院每月各项支出明细向职工公开"),
+    ("When did the hospital buy an ambulance?", "购进救护车一辆"),
     ("how did hospitals handle 院务公开?", "我们坚持院务公开制度"),
     ("PACS", "RadiologyPACS"),
 ])
@@ -52,7 +52,7 @@ def test_answered_questions_are_high_with_a_relevance_that_says_so(searcher, que
 @pytest.mark.parametrize("question", [
     "医院的日间手术中心开展了哪些手术？",  # day surgery: never mentioned
     "我院电子病历系统应用水平分级评价达到了第几级？",
-    "How many beds does the hospital's new ICU have?",
+    "what robot do the surgeons use",
 ])
 def test_in_domain_questions_the_documents_do_not_answer_are_not_presented_as_answers(searcher, question):
     result = searcher.search(question, 5)

@@ -90,14 +90,14 @@ def test_near_duplicate_copies_collapse_into_one_hit_with_also_in(searcher):
 
 
 @pytest.mark.parametrize("question, evidence, dense_with, dense_without", [
-    ("What rules govern expense reimbursement approval?", "健全了费用报销制度及审批规", 7, None),
-    ("What did the new director do on his first day?", "当天下午就召开了全院职工大会", 3, None),
+    ("What rules govern expense reimbursement approval?", "健全了费用报销制度及审批规", 4, None),
+    ("What did the new director do on his first day?", "当天下午就召开了全院职工大会", 1, 8),
     ("放射科一年检查了多少病人？", "本年度我科完成总诊疗病人44342人次", 1, 10),
 ])
 def test_a_question_about_one_sentence_of_a_long_chunk_finds_it_through_its_window(
         searcher, question, evidence, dense_with, dense_without):
     """The answer is one sentence of a long chunk about several things: the chunk's own vector
-    ranks it low (not in the top 10 for two of them); its best sentence window ranks it high."""
+    ranks it low (eighth, tenth, or not in the top 10); its best sentence window ranks it high."""
     from dataclasses import replace
 
     def rank(fusion, signals):
@@ -139,7 +139,7 @@ def test_questions_closer_to_general_text_than_to_any_passage_abstain(searcher, 
 def test_background_margin_separates_a_real_question_from_an_off_topic_one(searcher):
     def margin(question):
         query = searcher.embedder.encode_queries([question])
-        return searcher.background_margin(query[0], searcher.dense_scores(searcher.generation, query, 1.0)[1])
+        return searcher.background_margin(query, searcher.generation)
 
     assert searcher.background.shape == (64, 384)
     assert margin("What is the capital of France?") > 0.045
