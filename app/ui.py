@@ -21,8 +21,6 @@ from .admin import UploadRejected, admin_password, index_status, password_ok, st
 from .config import Settings
 from .search import EmptyQuestion, Hit, SearchResult, Searcher
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"

@@ -738,3 +738,19 @@ def test_the_app_works_with_networking_disabled(seed_index, tmp_path):
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["devices"] == ["lo"]  # really offline: no other network device
     assert answer["docs"][0] == "001_824a9c74254aab94.txt"
+
+
+def test_no_library_collects_anything_while_building_and_searching(tmp_path):
+    """ONNX Runtime 1.31 writes a device id and a telemetry queue under ~/.cache/Microsoft on its
+    first session unless ORT_DISABLE_TELEMETRY is set before it starts (app/__init__.py)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ORT_", "XDG_"))}
+    env.update(HOME=str(home), PYTHONIOENCODING="utf-8")
+    for command in (["build_index.py", "--index", str(tmp_path / "index")],
+                    ["-m", "app", "search", "院务公开", "--index", str(tmp_path / "index")]):
+        result = subprocess.run([sys.executable, *command], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+    assert not (home / ".cache" / "Microsoft").exists()
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()) == []
