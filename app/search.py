@@ -173,18 +173,16 @@ class QueryPlan:
         total = sum(self.unit_weights)
         return sum(w for u, w in zip(self.units, self.unit_weights) if u) / total if total else 0.0
 
-    def covered_share(self, text: str) -> float:
-        """IDF-weighted share of the question's content words that a passage contains (compared folded)."""
+    def covered_share(self, folded: str) -> float:
+        """IDF-weighted share of the question's content words that a passage (folded text) contains."""
         total = sum(self.unit_weights)
         if not total:
             return 0.0
-        folded = fold(text)
         return sum(w for u, w in zip(self.units, self.unit_weights) if any(t in folded for t in u)) / total
 
-    def missing_weight(self, text: str) -> float:
-        """How specific the most specific question word a passage lacks is: its IDF over an
-        unknown word's (0 when the passage has them all)."""
-        folded = fold(text)
+    def missing_weight(self, folded: str) -> float:
+        """How specific the most specific question word a passage (folded text) lacks is: its IDF
+        over an unknown word's (0 when the passage has them all)."""
         missing = [w for u, w in zip(self.units, self.unit_weights) if not any(t in folded for t in u)]
         return max(missing, default=0.0) / self.unknown_weight if self.unknown_weight else 0.0
 
@@ -227,6 +225,7 @@ class Searcher:
         self._generation: Generation | None = None
         self._background: np.ndarray | None = None
         self._confidence = confidence
+        self._folded_texts: tuple[str, dict[int, str]] = ("", {})
         self._lock = threading.Lock()
         self._background_lock = threading.Lock()
 
@@ -333,8 +332,8 @@ class Searcher:
             fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
         rows = self._ranked_rows(generation, fused, max(k, CONFIDENCE_DEPTH))
         margin = self.background_margin(own_vector, generation) if own_vector is not None else 0.0
-        evidence = [self._evidence(plan, generation.chunks[row], float(dense[row]), float(sentences[row]), margin,
-                                   _agreement(row, dense, lexical_scores)) for row in rows]
+        evidence = [self._evidence(plan, self._folded(generation, row), float(dense[row]), float(sentences[row]),
+                                   margin, _agreement(row, dense, lexical_scores)) for row in rows]
         relevance = [self.confidence_model.relevance(e) for e in evidence]
         level = self.confidence_model.level(evidence[:CONFIDENCE_DEPTH]) if signals == "hybrid" \
             else ("high" if rows else "none")
@@ -344,6 +343,15 @@ class Searcher:
         return SearchResult(question=text, expanded_query=plan.expanded_query, hits=hits, confidence=level,
                             terms=terms, evidence=tuple(evidence[:k]))
 
+    def _folded(self, generation: Generation, row: int) -> str:
+        """Chunk `row`'s heading path and text, folded (app/folding.py); computed once per generation."""
+        if self._folded_texts[0] != generation.name:
+            self._folded_texts = (generation.name, {})
+        texts = self._folded_texts[1]
+        if row not in texts:
+            texts[row] = fold(generation.chunks[row].indexed_text)
+        return texts[row]
+
     @property
     def confidence_model(self) -> ConfidenceModel:
         with self._background_lock:
@@ -352,11 +360,11 @@ class Searcher:
             return self._confidence
 
     @staticmethod
-    def _evidence(plan: QueryPlan, chunk: Chunk, dense: float, sentence: float, background_margin: float,
+    def _evidence(plan: QueryPlan, folded: str, dense: float, sentence: float, background_margin: float,
                   agreement: float) -> Evidence:
         return Evidence(
-            dense=dense, sentence=sentence, agreement=agreement, coverage=plan.covered_share(chunk.indexed_text),
-            missing=plan.missing_weight(chunk.indexed_text), known=plan.known_share,
+            dense=dense, sentence=sentence, agreement=agreement, coverage=plan.covered_share(folded),
+            missing=plan.missing_weight(folded), known=plan.known_share,
             background=background_margin, translated=1.0 - plan.own_share,
         )
 
