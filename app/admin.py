@@ -76,6 +76,7 @@ def store_upload(seeds: Path, uploaded: Path, original: str, overwrite: bool = F
     try:
         shutil.copyfile(uploaded, temporary)
         load(Path(temporary), seeds)  # hidden while checked: builds never see a half-written file
+        os.chmod(temporary, seeds.stat().st_mode & 0o666)  # the folder's read bits, as the seeds have
         os.replace(temporary, target)
     except SkippedFile as unusable:
         raise UploadRejected(f"{original}：{unusable.reason}") from unusable

@@ -7,8 +7,14 @@ and lines a quote was taken from.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from .search import Hit, SearchResult
 
@@ -16,6 +22,7 @@ SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 MIN_SENTENCE = 8
 ANSWER_SENTENCES = 3
 SOURCE_PASSAGES = 3
+EXPORT_MAX_AGE = 3600  # seconds a quote export is kept
 
 
 @dataclass(frozen=True)
@@ -74,3 +81,38 @@ def extract(result: SearchResult, limit: int = ANSWER_SENTENCES) -> list[AnswerS
         chosen = sorted(c for c in candidates if c[1] == 1)[:limit]
     chosen.sort(key=lambda c: (c[1], c[2]))
     return [AnswerSentence(sentence, number) for _, number, _, sentence in chosen]
+
+
+def export_folder() -> Path:
+    """The app's own folder for quote exports (one per user account, not one per click)."""
+    folder = Path(tempfile.gettempdir()) / f"qa-quotes-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def export_basket(basket: list[dict], kind: str) -> str:
+    """The basket as a .md or .docx file named by its content, written once per basket state;
+    exports older than an hour are removed. Returns the file's path."""
+    folder = export_folder()
+    for old in folder.iterdir():
+        if time.time() - old.stat().st_mtime > EXPORT_MAX_AGE:
+            old.unlink(missing_ok=True)
+    quotes = [item["quote"] for item in basket]
+    digest = hashlib.sha256(json.dumps([kind, quotes], ensure_ascii=False).encode()).hexdigest()[:12]
+    path = folder / f"引文-{digest}.{kind}"
+    if path.exists():
+        os.utime(path)
+        return str(path)
+    work = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if kind == "md":
+        work.write_text("# 引文\n\n" + "\n\n".join(f"{n}. {q}" for n, q in enumerate(quotes, 1)) + "\n", "utf-8")
+    else:
+        from docx import Document as WordDocument
+
+        word = WordDocument()
+        word.add_heading("引文", level=1)
+        for quote in quotes:
+            word.add_paragraph(quote)
+        word.save(work)
+    os.replace(work, path)
+    return str(path)

@@ -12,11 +12,10 @@ import html
 import os
 import re
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from . import answer, conversation
+from . import answer, conversation, web
+from .answer import EXPORT_MAX_AGE, export_basket
 from .admin import UploadRejected, admin_password, index_status, password_ok, store_upload
 from .config import Settings
 from .search import EmptyQuestion, Hit, SearchResult, Searcher
@@ -25,6 +24,7 @@ from .search import EmptyQuestion, Hit, SearchResult, Searcher
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
 WEAK_NOTICE = "未找到直接回答，以下段落可能相关："
+GRADIO_CACHE_SWEEP = 600  # seconds between sweeps of Gradio's cache (files older than EXPORT_MAX_AGE go)
 CSS = """
 #viewer { max-height: 640px; overflow-y: auto; font-size: 15px; line-height: 1.7; }
 #viewer .ln { display: flex; gap: 10px; }
@@ -118,26 +118,6 @@ def render_basket(basket: list[dict]) -> str:
     if not basket:
         return "引文篮是空的。在“问答”页选中一条来源，点“加入引文篮”。"
     return "\n\n".join(f"{number}. {inert(item['quote'])}" for number, item in enumerate(basket, 1))
-
-
-def export_basket(basket: list[dict], kind: str) -> str:
-    """Write the basket as .md or .docx into a fresh temporary file; returns its path."""
-    folder = Path(tempfile.mkdtemp(prefix="quotes-"))
-    stamp = time.strftime("%Y%m%d-%H%M")
-    if kind == "md":
-        path = folder / f"引文-{stamp}.md"
-        path.write_text("# 引文\n\n" + "\n\n".join(f"{n}. {item['quote']}" for n, item in enumerate(basket, 1)) + "\n",
-                        "utf-8")
-        return str(path)
-    from docx import Document as WordDocument
-
-    word = WordDocument()
-    word.add_heading("引文", level=1)
-    for item in basket:
-        word.add_paragraph(item["quote"])
-    path = folder / f"引文-{stamp}.docx"
-    word.save(path)
-    return str(path)
 
 
 def render_status(status: dict) -> str:
@@ -275,7 +255,7 @@ def build_app(searcher: Searcher):
         return "\n".join(lines), render_status(index_status(settings))
 
     catalogue = searcher.catalogue()
-    with gr.Blocks(title="医院工作总结问答") as app:
+    with gr.Blocks(title="医院工作总结问答", delete_cache=(GRADIO_CACHE_SWEEP, EXPORT_MAX_AGE)) as app:
         topic = gr.State(None)
         hits_state = gr.State([])
         basket = gr.State([])
@@ -392,5 +372,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     app.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, show_error=True, footer_links=["api"],
         max_file_size="20mb", theme=gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["monospace"]), css=CSS,
+        enable_monitoring=False, app_kwargs=web.app_kwargs(),
     )
     return 0

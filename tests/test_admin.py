@@ -58,3 +58,40 @@ def test_password(monkeypatch):
     assert password_ok(None)
     monkeypatch.setenv("QA_ADMIN_PASSWORD", "s3cret")
     assert password_ok("s3cret") and not password_ok("wrong") and not password_ok(None)
+
+
+def test_uploaded_files_take_the_seeds_read_bits_not_0600(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir(mode=0o755)
+    upload = tmp_path / "up.txt"
+    upload.write_text("急诊科工作总结", "utf-8")
+    store_upload(seeds, upload, "急诊.txt")
+    assert (seeds / "急诊.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_docx_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    """1.5 GiB of zeros in a 1.5 MB .docx (finding 6 of issue 17): refused from the zip
+    directory, with no growth of the process's memory to speak of."""
+    import zipfile
+
+    import psutil
+    from docx import Document as WordDocument
+
+    bomb = tmp_path / "炸弹.docx"
+    word = WordDocument()
+    word.add_paragraph("医院工作总结")
+    word.save(bomb)
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as package:
+        with package.open("word/media/filler.bin", "w", force_zip64=True) as member:
+            block = bytes(16 << 20)
+            for _ in range(96):
+                member.write(block)
+    assert bomb.stat().st_size < 3 << 20
+    process = psutil.Process()
+    before = process.memory_info().rss
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    with pytest.raises(UploadRejected, match="疑似压缩炸弹"):
+        store_upload(seeds, bomb, "炸弹.docx")
+    assert process.memory_info().rss - before < 100 << 20
+    assert list(seeds.iterdir()) == []

@@ -116,3 +116,41 @@ def test_search_endpoint_returns_nothing_for_an_off_topic_question(server):
     from gradio_client import Client
 
     assert Client(server, verbose=False).predict("明天的天气预报怎么样", 5, api_name="/search") == []
+
+
+def test_every_response_forbids_framing_and_sniffing_and_unused_routes_are_closed(server):
+    """Issue 17, findings 8 and 14: Gradio's monitoring dashboard and deep links are not used by
+    the app and answer 404; the admin tab cannot be framed by another page."""
+    import urllib.error
+    import urllib.request
+
+    with urllib.request.urlopen(server, timeout=30) as page:
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+    for route in ("monitoring", "monitoring/summary", "gradio_api/monitoring", "gradio_api/deep_link"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(server + route, timeout=30)
+        assert refused.value.code == 404, route
+        assert refused.value.headers["X-Frame-Options"] == "DENY"
+
+
+def test_basket_exports_are_written_once_per_basket_and_leave_no_temporary_folders(tmp_path, monkeypatch):
+    """Issue 17, finding 11: 51 clicks used to leave 102 `quotes-*` folders behind."""
+    import tempfile
+
+    from app import answer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    basket = [{"quote": "“医院每月各项支出明细向职工公开”（《篇目》，a.txt 第3行）"}]
+    paths = {answer.export_basket(basket, kind) for _ in range(51) for kind in ("md", "docx")}
+    assert len(paths) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"qa-quotes-{os.getuid()}"]
+    assert len(list(answer.export_folder().iterdir())) == 2
+    md = next(p for p in paths if p.endswith(".md"))
+    assert Path(md).read_text("utf-8").startswith("# 引文\n\n1. “医院每月各项支出明细向职工公开”")
+    stale = answer.export_folder() / "引文-old.md"
+    stale.write_text("x", "utf-8")
+    os.utime(stale, (0, 0))
+    answer.export_basket(basket + basket, "md")
+    assert not stale.exists()
