@@ -26,6 +26,7 @@ with `window_query`, so FAISS ranks by the corrected score, exactly, at any scal
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import functools
 import hashlib
@@ -56,6 +57,9 @@ if TYPE_CHECKING:
 
 MANIFEST_VERSION = 4
 KEEP_GENERATIONS = 2
+BYTES_PER_CHUNK = 30_000  # a generation per chunk when none exists yet to measure (seeds: 22.5 kB)
+SPACE_MARGIN = 1.5  # the embedding cache grows by about a third of a generation
+MB = 1024 * 1024
 EMBED_STEP = 128  # passages embedded between progress reports and cache writes
 # Exact inner-product search up to this many chunks; above it an inverted file, searched
 # deep enough that its top 10 agree with exact search on RECALL_TARGET of probe questions.
@@ -80,6 +84,10 @@ class IndexCorrupt(IndexProblem):
 
 
 class IndexLocked(IndexProblem):
+    pass
+
+
+class IndexNoSpace(IndexProblem):
     pass
 
 
@@ -368,9 +376,40 @@ def build(
     began = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
     with build_lock(index_dir):
-        report = _build_locked(seeds, index_dir, model_dir, full, progress, embedder)
+        try:
+            report = _build_locked(seeds, index_dir, model_dir, full, progress, embedder)
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            _drop_unfinished(index_dir)  # at once: a half-written generation would keep the disk full
+            free = shutil.disk_usage(index_dir).free
+            raise IndexNoSpace(f"磁盘已满：写入索引时 {index_dir} 所在磁盘空间用尽（现剩余 {free / MB:.1f} MB）。"
+                               "未完成的部分已删除，正在使用的索引不受影响；请清理磁盘后重新构建。") from error
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _drop_unfinished(index_dir: Path) -> None:
+    """Remove half-written generations and embedding-cache shards."""
+    for leftover in index_dir.glob("gen-*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in index_dir.glob("cache/*/*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def _check_space(index_dir: Path, chunks: int) -> None:
+    """Refuse before writing when the disk cannot hold the new generation: its size is read from
+    the served one (per chunk), or estimated from the seeds' figure when there is none."""
+    name = current_name(index_dir)
+    per_chunk = BYTES_PER_CHUNK
+    if name and (manifest := load_manifest(index_dir)) and manifest.get("chunks"):
+        used = sum(p.stat().st_size for p in (index_dir / name).iterdir() if p.is_file())
+        per_chunk = used / manifest["chunks"]
+    needed = int(per_chunk * chunks * SPACE_MARGIN)
+    free = shutil.disk_usage(index_dir).free
+    if free < needed:
+        raise IndexNoSpace(f"磁盘空间不足：{index_dir} 所在磁盘剩余 {free / MB:.1f} MB，本次构建约需 "
+                           f"{needed / MB:.1f} MB。请清理磁盘后重新构建；正在使用的索引不受影响。")
 
 
 def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> BuildReport:
@@ -418,6 +457,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
         report.generation = current_name(index_dir)
         return report
 
+    _check_space(index_dir, len(chunk_rows))
     embedder = embedder or Embedder(model_dir)  # loads the model only when something is embedded
     identity = dict(identity, precision=embedder.passage_precision)  # every vector in one arithmetic
     cache = EmbeddingCache(cache_folder(index_dir, identity), identity["dimension"])

@@ -754,3 +754,55 @@ def test_no_library_collects_anything_while_building_and_searching(tmp_path):
         assert result.returncode == 0, result.stderr
     assert not (home / ".cache" / "Microsoft").exists()
     assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()) == []
+
+
+def _in_small_filesystem(script: str, options: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run a shell `script` in a private mount namespace where $DISK is a fresh tmpfs mounted
+    with `options`; the mount disappears with the namespace."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", f'mount -t tmpfs -o {options} tmpfs "$DISK" && {script}'],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "DISK": str(disk), "PY": sys.executable, "SEEDS": str(tmp_path / "seeds"),
+             "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_a_build_that_would_not_fit_is_refused_before_writing_and_the_old_index_serves(tmp_path):
+    """Issue 17, finding 13: on a 12 MB file system a second generation does not fit. The build
+    says so in Chinese before writing anything; the served index keeps answering."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    script = ('$PY build_index.py --seeds "$SEEDS" --index "$DISK/index" >/dev/null || exit 10; '
+              'cat "$DISK/index/CURRENT"; echo; cp "$SEEDS/002_7ff70c88164fe4bb.txt" "$SEEDS/new.txt"; '
+              '$PY build_index.py --seeds "$SEEDS" --index "$DISK/index"; echo "exit=$?"; '
+              'cat "$DISK/index/CURRENT"; echo; ls "$DISK/index"; '
+              '$PY -m app search 院务公开 --json --index "$DISK/index" | head -c 300')
+    result = _in_small_filesystem(script, "size=12m", tmp_path)
+    if "mount" in result.stderr and "permission" in result.stderr.lower():
+        pytest.skip("mounting a tmpfs is not permitted here")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and "exit=1" in lines, result.stdout + result.stderr
+    assert "磁盘空间不足" in result.stderr and "约需" in result.stderr and "Traceback" not in result.stderr
+    assert lines[0] == lines[lines.index("exit=1") + 1]  # CURRENT unchanged
+    assert not any(line.endswith(".tmp") for line in lines)
+    assert '"text"' in lines[-1] and "院务公开" in lines[-1]  # still answering
+
+
+def test_a_disk_that_fills_up_mid_build_leaves_nothing_half_written(tmp_path):
+    """The estimate passes (plenty of bytes) but the file system runs out of inodes while the
+    generation is written: the half-written generation is removed at once, the message is the
+    same kind, and no traceback is shown."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    script = ('$PY build_index.py --seeds "$SEEDS" --index "$DISK/index"; echo "exit=$?"; '
+              'find "$DISK" -name "*.tmp" | wc -l; ls "$DISK/index"')
+    result = _in_small_filesystem(script, "size=64m,nr_inodes=9", tmp_path)
+    if "mount" in result.stderr and "permission" in result.stderr.lower():
+        pytest.skip("mounting a tmpfs is not permitted here")
+    lines = result.stdout.splitlines()
+    assert "exit=1" in lines, result.stdout + result.stderr
+    assert "磁盘已满" in result.stderr and "Traceback" not in result.stderr
+    assert lines[lines.index("exit=1") + 1] == "0"  # nothing half-written is left
+    assert "CURRENT" not in lines
