@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import answer, conversation, web
+from . import answer, conversation, service, web
 from .answer import EXPORT_MAX_AGE, export_basket
 from .admin import UploadRejected, admin_password, index_status, password_ok, store_upload
 from .config import Settings
@@ -126,7 +126,8 @@ def render_status(status: dict) -> str:
     return (f"**索引状态**：{state}（{inert(status['reason'])}）\n\n"
             f"- 文档：{status['documents']}　段落：{status['chunks']}\n- 模型：{inert(status['model'])}\n"
             f"- 上次构建：{inert(status['built'] or '从未')}\n- 版本：{inert(status['generation'] or '无')}"
-            + (f"\n\n**未能索引的文件**：{skipped}" if skipped else ""))
+            + (f"\n\n**未能索引的文件**：{skipped}" if skipped else "")
+            + (f"\n\n**{inert(service.background.describe())}**" if service.background.describe() else ""))
 
 
 # ---------------------------------------------------------------- the app
@@ -346,28 +347,10 @@ def _basket_choices(basket: list[dict]) -> list[str]:
     return [f"{n}. {item['quote'][:40]}…" for n, item in enumerate(basket, 1)]
 
 
-def prepare(settings: Settings, log=print) -> Searcher:
-    """Convert the model and (re)build the index if needed; returns a warmed-up Searcher."""
-    from .index import build, is_stale
-    from .model import ensure_model
-
-    ensure_model(settings.model)
-    stale, reason = is_stale(settings.seeds, settings.index, settings.model)
-    if stale:
-        log(f"构建索引（{reason}）…")
-        report = build(settings.seeds, settings.index, settings.model)
-        log(f"索引就绪：{report.documents} 个文档，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒")
-        for skipped in report.skipped:
-            log(f"跳过 {skipped['file']}：{skipped['reason']}")
-    searcher = Searcher(settings)
-    searcher.search("院务公开", 1)  # load the model and the index before the first visitor
-    return searcher
-
-
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     import gradio as gr
 
-    searcher = prepare(settings, log=lambda message: print(message, file=sys.stderr, flush=True))
+    searcher = service.prepare(settings, say=lambda message: print(message, file=sys.stderr, flush=True))
     app = build_app(searcher)
     app.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, show_error=True, footer_links=["api"],

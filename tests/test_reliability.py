@@ -806,3 +806,30 @@ def test_a_disk_that_fills_up_mid_build_leaves_nothing_half_written(tmp_path):
     assert "磁盘已满" in result.stderr and "Traceback" not in result.stderr
     assert lines[lines.index("exit=1") + 1] == "0"  # nothing half-written is left
     assert "CURRENT" not in lines
+
+
+def test_a_restart_with_a_large_pending_document_serves_the_old_index_first(seed_index, tmp_path):
+    """Issue 17, finding 5: with a 1.4 MB upload pending, a restart refused connections for
+    234 s while it built. Now the port answers from the index on disk while the pending 5 MB
+    document is still being built in the background, and the status panel says so."""
+    import urllib.request
+
+    from gradio_client import Client
+
+
+
+    corpus, index = tmp_path / "seeds", tmp_path / "index"
+    shutil.copytree(SEEDS, corpus)
+    shutil.copytree(seed_index.index, index)
+    base = (SEEDS / "000_7a85babb3cd5d70b.txt").read_text("utf-8")
+    large = "\n".join(base.replace("。", f"（第{i}份）。") for i in range(170))
+    (corpus / "大文档.txt").write_text(large, "utf-8")
+    assert len(large.encode()) > 5 << 20
+    before = current_name(index)
+    with serving("--index", str(index), "--seeds", str(corpus)) as (url, _):
+        assert current_name(index) == before  # answering before the build has switched
+        with urllib.request.urlopen(url + "config", timeout=60) as page:
+            assert "后台构建中" in page.read().decode("utf-8")
+        hits = Client(url, verbose=False).predict("how did hospitals handle 院务公开?", 3, api_name="/search")
+        assert len(hits) == 3 and all(hit["doc"] != "大文档.txt" for hit in hits)
+        assert current_name(index) == before
