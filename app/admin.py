@@ -1,4 +1,4 @@
-"""Administration: index status, safe uploads into seeds/, the admin password.
+"""Administration: index status, safe uploads into seeds/, the admin password and its guard.
 
 Uploads are the one place where users write files on the server, so every name is reduced to
 a plain file name inside `seeds/`, only summary formats and sizes are accepted, a file is only
@@ -9,7 +9,11 @@ only replaced when the administrator confirms it.
 from __future__ import annotations
 
 import hmac
+import logging
+import math
 import os
+import threading
+import time
 import re
 import shutil
 import tempfile
@@ -26,6 +30,13 @@ MAX_NAME_BYTES = 240  # file systems allow 255 bytes a name; a Chinese character
 PASSWORD_VARIABLE = "QA_ADMIN_PASSWORD"
 
 
+FREE_ATTEMPTS = 3  # wrong passwords a client may type before it is slowed down (typos)
+MAX_WAIT = 300  # seconds
+MAX_CLIENTS = 10_000
+
+log = logging.getLogger(__name__)
+
+
 class UploadRejected(ValueError):
     """An upload that was not stored; the message says why, in Chinese."""
 
@@ -38,6 +49,39 @@ def password_ok(given: str | None) -> bool:
     """True when no password is configured, or `given` is it (compared in constant time)."""
     expected = admin_password()
     return expected is None or hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+class PasswordGuard:
+    """Guessing the admin password is slowed down per client: after three wrong passwords, each
+    further one makes the client wait twice as long (1 s, 2 s, 4 s … at most 5 minutes) before
+    its next attempt is even checked (about 100 guesses a second went through before). Every
+    wrong password is logged with the client's address, never the password. An empty password
+    is not a guess: it is refused without counting."""
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._failures: dict[str, tuple[int, float]] = {}  # client -> (wrong passwords, next attempt at)
+        self._lock = threading.Lock()
+
+    def check(self, client: str, given: str | None) -> tuple[bool, str]:
+        """(allowed, the Chinese reason when not)."""
+        with self._lock:
+            count, next_at = self._failures.get(client, (0, 0.0))
+            wait = next_at - self._clock()
+            if wait > 0:
+                return False, f"密码错误次数过多：请 {math.ceil(wait)} 秒后再试。"
+            if password_ok(given):
+                self._failures.pop(client, None)
+                return True, ""
+            if not given:
+                return False, "需要管理员密码。"
+            count += 1
+            delay = min(2.0 ** (count - FREE_ATTEMPTS - 1), MAX_WAIT) if count > FREE_ATTEMPTS else 0.0
+            if len(self._failures) >= MAX_CLIENTS and client not in self._failures:
+                self._failures.pop(next(iter(self._failures)))
+            self._failures[client] = (count, self._clock() + delay)
+        log.warning("管理员密码错误：客户端 %s 第 %d 次%s", client, count, f"，需等待 {delay:.0f} 秒" if delay else "")
+        return False, "密码错误。"
 
 
 def safe_name(original: str) -> str:

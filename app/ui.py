@@ -14,9 +14,11 @@ import re
 import sys
 from pathlib import Path
 
+import gradio as gr
+
 from . import answer, conversation, service, web
 from .answer import EXPORT_MAX_AGE, export_basket
-from .admin import UploadRejected, admin_password, index_status, password_ok, store_upload
+from .admin import PasswordGuard, UploadRejected, admin_password, index_status, store_upload
 from .config import Settings
 from .search import EmptyQuestion, Hit, SearchResult, Searcher
 
@@ -134,9 +136,9 @@ def render_status(status: dict) -> str:
 
 
 def build_app(searcher: Searcher):
-    import gradio as gr
 
     settings = searcher.settings
+    guard = PasswordGuard()
 
     def search(question: str, k: int = 5) -> list[dict]:
         """Hits for `question` as JSON objects (the `/search` API contract)."""
@@ -212,14 +214,20 @@ def build_app(searcher: Searcher):
         articles = [a for doc in (documents or catalogue) for a in catalogue.get(doc, [])]
         return gr.update(choices=list(dict.fromkeys(articles)), value=[])
 
-    def unlock(password):
-        if not password_ok(password):
-            return gr.update(visible=False), "密码错误。", password
+    def admitted(password, request: gr.Request | None) -> tuple[bool, str]:
+        client = request.client.host if request is not None and request.client else "?"
+        return guard.check(client, password)
+
+    def unlock(password, request: gr.Request):
+        allowed, reason = admitted(password, request)
+        if not allowed:
+            return gr.update(visible=False), "密码错误。" if reason == "需要管理员密码。" else reason, password
         return gr.update(visible=True), render_status(index_status(settings)), password
 
-    def upload(files, overwrite, password):
-        if not password_ok(password):
-            raise gr.Error("需要管理员密码。", print_exception=False)
+    def upload(files, overwrite, password, request: gr.Request):
+        allowed, reason = admitted(password, request)
+        if not allowed:  # the password comes from the unlocked state: only a lockout says more
+            raise gr.Error(reason if reason.startswith("密码错误次数过多") else "需要管理员密码。", print_exception=False)
         messages = []
         for file in files or []:
             path = Path(file if isinstance(file, str) else file.name)
@@ -229,9 +237,10 @@ def build_app(searcher: Searcher):
                 messages.append(f"- 未保存：{inert(str(problem))}")
         return "\n".join(messages) or "请先选择要上传的文件。", render_status(index_status(settings))
 
-    def rebuild(password, progress=gr.Progress()):
-        if not password_ok(password):
-            raise gr.Error("需要管理员密码。", print_exception=False)
+    def rebuild(password, request: gr.Request, progress=gr.Progress()):
+        allowed, reason = admitted(password, request)
+        if not allowed:  # the password comes from the unlocked state: only a lockout says more
+            raise gr.Error(reason if reason.startswith("密码错误次数过多") else "需要管理员密码。", print_exception=False)
         from .index import IndexProblem, build
 
         stages = {"documents": "读取文档", "embedding": "计算段落向量", "windows": "计算句子向量",
@@ -348,7 +357,6 @@ def _basket_choices(basket: list[dict]) -> list[str]:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
-    import gradio as gr
 
     searcher = service.prepare(settings, say=lambda message: print(message, file=sys.stderr, flush=True))
     app = build_app(searcher)

@@ -95,3 +95,23 @@ def test_a_docx_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
         store_upload(seeds, bomb, "炸弹.docx")
     assert process.memory_info().rss - before < 100 << 20
     assert list(seeds.iterdir()) == []
+
+
+def test_the_password_guard_doubles_the_wait_after_three_wrong_passwords(monkeypatch):
+    from app.admin import PasswordGuard
+
+    monkeypatch.setenv("QA_ADMIN_PASSWORD", "s3cret")
+    now = [1000.0]
+    guard = PasswordGuard(clock=lambda: now[0])
+    assert [guard.check("a", "x")[1] for _ in range(3)] == ["密码错误。"] * 3
+    assert guard.check("a", "x") == (False, "密码错误。")  # the fourth: wait 1 s
+    assert guard.check("a", "s3cret") == (False, "密码错误次数过多：请 1 秒后再试。")
+    assert guard.check("b", "s3cret") == (True, "")  # another client is not affected
+    now[0] += 1.0
+    assert guard.check("a", "y") == (False, "密码错误。")  # the fifth: wait 2 s
+    now[0] += 1.5
+    assert guard.check("a", "s3cret")[1] == "密码错误次数过多：请 1 秒后再试。"
+    now[0] += 0.5
+    assert guard.check("a", "s3cret") == (True, "")
+    assert guard.check("a", "") == (False, "需要管理员密码。")  # not a guess: never counted
+    assert [guard.check("a", "z")[1] for _ in range(3)] == ["密码错误。"] * 3  # success reset the count

@@ -833,3 +833,26 @@ def test_a_restart_with_a_large_pending_document_serves_the_old_index_first(seed
         hits = Client(url, verbose=False).predict("how did hospitals handle 院务公开?", 3, api_name="/search")
         assert len(hits) == 3 and all(hit["doc"] != "大文档.txt" for hit in hits)
         assert current_name(index) == before
+
+
+def test_password_guessing_is_slowed_down_per_client_and_logged_without_the_password(guarded_app):
+    """Issue 17, finding 7: about 100 guesses a second went through the unlock handler. After
+    three wrong passwords a client must wait before its next attempt is checked — even the right
+    one — and every wrong password is logged with the client, never with the password."""
+    url, work, _ = guarded_app
+    session = uuid.uuid4().hex
+    for _ in range(3):  # every client here is 127.0.0.1: start unlocked, which resets its count
+        reply = gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1]
+        if reply.startswith("**索引状态**"):
+            break
+        time.sleep(float(re.search(r"请 (\d+) 秒", reply).group(1)))
+    guesses = [f"猜测-{n}" for n in range(5)]
+    replies = [gradio_call(url, "unlock", [guess], session)["output"]["data"][1] for guess in guesses[:4]]
+    assert replies == ["密码错误。"] * 4  # three free, the fourth starts a one-second wait
+    assert gradio_call(url, "unlock", [guesses[4]], session)["output"]["data"][1].startswith("密码错误次数过多")
+    assert gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1].startswith("密码错误次数过多")
+    time.sleep(1.2)
+    assert gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1].startswith("**索引状态**")
+    log = (work / "server.log").read_text("utf-8", errors="replace")
+    assert "管理员密码错误：客户端 127.0.0.1 第 4 次" in log
+    assert not any(guess in log for guess in guesses) and PASSWORD not in log
