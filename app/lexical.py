@@ -29,7 +29,7 @@ from .folding import readings
 
 #: Bumped whenever tokenisation or translation changes (folding, jieba dictionary, stop words,
 #: bigrams, app/translate.py's table), so indexes redo their terms and translations.
-LEXICAL_VERSION = 8
+LEXICAL_VERSION = 9
 K1 = 1.2
 B = 0.75
 BIGRAM_WEIGHT = 0.5  # a bigram match is weaker evidence than a whole-word match

@@ -78,6 +78,19 @@ DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
     # Framing phrases CC-CEDICT translates literally (how much → 这么): they translate to nothing.
     "how much": (), "how many": (), "how long": (), "how often": (), "what kind": (), "kind of": (),
     "weather": (),  # 天道 is a dialect sense; nothing in hospital work means weather
+    # Everyday words staff use for hospital things.
+    "lab": ("化验", "检验"), "laboratory": ("化验", "检验"), "clinic": ("门诊", "义诊"), "free clinic": ("义诊",),
+    "neighbourhood": ("社区",), "neighborhood": ("社区",), "community": ("社区",),
+    "thank-you letter": ("表扬信", "感谢信"), "letter of thanks": ("表扬信", "感谢信"), "banner": ("锦旗", "条幅"),
+    "take over": ("托管", "接班"), "taken over": ("托管",), "gadget": ("设备", "仪器"), "machine": ("设备", "机器"),
+    "equipment": ("设备", "器械"), "device": ("设备", "仪器"), "shot": ("注射", "疫苗"), "jab": ("疫苗", "接种"),
+    "flu": ("流感",), "meds": ("药品", "用药"), "medication": ("药品", "用药"), "pill": ("药品", "用药"),
+    "doc": ("医生",), "er": ("急诊",), "salary": ("工资", "待遇"), "wage": ("工资",), "pay": ("工资", "待遇", "支付"),
+    "bonus": ("奖金",), "blood drive": ("献血",), "donate blood": ("献血",), "diabetic": ("糖尿病",),
+    "extinguisher": ("灭火器", "消防"), "fire extinguisher": ("灭火器", "消防"), "ping pong": ("乒乓球", "乒乓"),
+    "retiree": ("离退休", "退休"), "retired": ("离休", "退休"), "kid": ("儿童", "子女"), "child": ("儿童", "子女"),
+    "pregnant": ("孕妇", "孕产妇"), "pregnancy": ("孕产妇", "孕妇"), "birth": ("分娩", "接生"),
+    "bed": ("床位", "病床"), "canteen": ("食堂",), "cafeteria": ("食堂",), "parking": ("停车",),
 }
 
 
@@ -132,7 +145,8 @@ class Dictionary:
     @classmethod
     def from_cedict(cls, vocabulary: Iterable[str], source: Path | None = None) -> "Dictionary":
         """Invert CC-CEDICT, keeping only Chinese headwords found in `vocabulary`."""
-        known = {term for term in vocabulary if len(term) >= 2}
+        corpus = set(vocabulary)
+        known = {term for term in corpus if len(term) >= 2}
         candidates: dict[str, dict[str, float]] = {}
         glosses_with: dict[str, int] = {}  # English word -> CC-CEDICT entries whose glosses use it
         with gzip.open(source or cedict_path(), "rt", encoding="utf-8") as lines:
@@ -152,8 +166,8 @@ class Dictionary:
             scale = GENERIC_WEIGHT if glosses_with.get(key, 0) > GENERIC_GLOSSES else 1.0
             top = max(found.values())
             candidates[key] = {term: weight * scale for term, weight in found.items() if weight >= WEAK_SENSE * top}
-        for key, terms in DOMAIN_TERMS.items():  # the curated terms replace the dictionary's
-            candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(terms)}
+        for key, terms in DOMAIN_TERMS.items():  # the curated terms replace the dictionary's (those the corpus has)
+            candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(terms) if term in corpus}
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
         return cls(table, frozenset(glosses_with))

@@ -89,15 +89,15 @@ def test_near_duplicate_copies_collapse_into_one_hit_with_also_in(searcher):
     assert all("药费减免" not in h.text for h in hits[1:])
 
 
-@pytest.mark.parametrize("question, evidence, dense_with, dense_without", [
-    ("What rules govern expense reimbursement approval?", "健全了费用报销制度及审批规", 4, None),
-    ("What did the new director do on his first day?", "当天下午就召开了全院职工大会", 1, 8),
-    ("放射科一年检查了多少病人？", "本年度我科完成总诊疗病人44342人次", 1, 10),
+@pytest.mark.parametrize("question, evidence, dense_with", [
+    ("What rules govern expense reimbursement approval?", "健全了费用报销制度及审批规", 4),
+    ("What did the new director do on his first day?", "当天下午就召开了全院职工大会", 1),
+    ("放射科一年检查了多少病人？", "本年度我科完成总诊疗病人44342人次", 1),
 ])
 def test_a_question_about_one_sentence_of_a_long_chunk_finds_it_through_its_window(
-        searcher, question, evidence, dense_with, dense_without):
+        searcher, question, evidence, dense_with):
     """The answer is one sentence of a long chunk about several things: the chunk's own vector
-    ranks it low (eighth, tenth, or not in the top 10); its best sentence window ranks it high."""
+    ranks it low (eighth or worse, or not in the top 10); its best sentence window ranks it high."""
     from dataclasses import replace
 
     def rank(fusion, signals):
@@ -110,7 +110,8 @@ def test_a_question_about_one_sentence_of_a_long_chunk_finds_it_through_its_wind
 
     assert rank(searcher.settings.fusion, "hybrid") <= 2
     assert rank(searcher.settings.fusion, "dense") == dense_with
-    assert rank(replace(searcher.settings.fusion, window_share=0.0), "dense") == dense_without
+    without = rank(replace(searcher.settings.fusion, window_share=0.0), "dense")
+    assert without is None or without >= 8
 
 
 def test_english_question_is_expanded_and_reaches_the_ambulance_passage(searcher):
