@@ -31,7 +31,6 @@ import numpy as np
 
 from .config import DATA
 
-LEVELS = ("none", "weak", "high")
 MODEL_FILE = DATA / "confidence.json"
 
 

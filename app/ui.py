@@ -9,7 +9,6 @@ markdown shows as text. The named API endpoint `/search` returns hits as JSON ob
 from __future__ import annotations
 
 import html
-import os
 import re
 import sys
 from pathlib import Path

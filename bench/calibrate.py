@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import numpy as np  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Logistic, question_evidence  # noqa: E402
