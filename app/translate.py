@@ -242,8 +242,8 @@ class Dictionary:
             return None
         if self._neighbours is None:
             self._neighbours = {}
-            for key in self.table:
-                if " " not in key and len(key) >= TYPO_MIN_LETTERS - 1:
+            for key, terms in self.table.items():  # empty entries swallow phrases; they correct nothing
+                if terms and " " not in key and len(key) >= TYPO_MIN_LETTERS - 1:
                     for variant in _deletions(key) | {key}:
                         self._neighbours.setdefault(variant, set()).add(key)
         candidates = set()

@@ -40,3 +40,9 @@ def test_only_corpus_words_survive():
 def test_lemmas_cover_plurals_and_inflections():
     assert "patient" in lemmas("patients") and "policy" in lemmas("policies")
     assert "train" in lemmas("training") and "discharge" in lemmas("discharged")
+
+
+def test_a_typo_is_never_read_as_a_word_that_translates_to_nothing(dictionary):
+    """"weather" has an empty curated entry; "weathr" used to be corrected to it and crash."""
+    assert dictionary.correction("weathr") != "weather"
+    assert dictionary.translate("weathr tomorrow") == dictionary.translate("tomorrow")
