@@ -23,6 +23,7 @@ MIN_SENTENCE = 8
 ANSWER_SENTENCES = 3
 SOURCE_PASSAGES = 3
 EXPORT_MAX_AGE = 3600  # seconds a quote export is kept
+WEAK_NOTICE = "未找到直接回答，以下段落可能相关："  # what a `weak` result says before its passages
 
 
 @dataclass(frozen=True)

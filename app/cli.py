@@ -121,10 +121,12 @@ def build_main(argv: list[str] | None = None) -> int:
 
 
 def _print_hits(result) -> None:
+    from .answer import WEAK_NOTICE
+
     if not result.hits:
         print("没有找到可靠的段落。请换一种说法再试。")
     elif result.confidence == "weak":
-        print("未找到直接回答，以下段落可能相关：\n")
+        print(WEAK_NOTICE + "\n")
     for number, hit in enumerate(result.hits, 1):
         path = " › ".join((hit.title,) + hit.section)
         print(f"[{number}] {path}  ({hit.doc} 第{hit.line_start}–{hit.line_end}行, 相关度 {hit.relevance:.0%})")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from functools import lru_cache
 
 _converters: dict[str, object] = {}
 _lock = threading.Lock()
@@ -60,15 +59,3 @@ def readings(text: str) -> list[str]:
         return [folded]
     mainland = _converter("tw2sp").convert(width_folded)
     return [folded] if mainland == folded else [folded, mainland]
-
-
-@lru_cache(maxsize=65536)
-def _fold_char(char: str) -> str:
-    folded = fold(char)
-    return folded if len(folded) == 1 else char
-
-
-def fold_aligned(text: str) -> str:
-    """`fold` character by character, so position i of the result is character i of `text`:
-    for finding folded terms in a passage and marking them in the original."""
-    return "".join(_fold_char(char) for char in text)

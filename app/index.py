@@ -343,16 +343,23 @@ def incompatibility(manifest: dict, identity: dict) -> str | None:
     return None
 
 
+def outdated(manifest: dict, identity: dict) -> str | None:
+    """Why an index cannot answer correctly as it is, whatever the documents (None when it can):
+    its vectors cannot be reused, or its terms were cut by another tokeniser."""
+    reason = incompatibility(manifest, identity)
+    if reason is None and manifest.get("lexical_version") != lexical.LEXICAL_VERSION:
+        reason = "词项切分规则已更新"
+    return reason
+
+
 def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
     """Whether the served index differs from seeds/, the model or the chunking; and why."""
     manifest = load_manifest(index_dir)
     if manifest is None:
         return True, "索引不存在"
-    reason = incompatibility(manifest, model_identity(model_dir))
+    reason = outdated(manifest, model_identity(model_dir))
     if reason:
         return True, reason
-    if manifest.get("lexical_version") != lexical.LEXICAL_VERSION:
-        return True, "词项切分规则已更新"
     scan = _scan(seeds)
     known = {d["path"]: d["sha256"] for d in manifest["documents"]}
     known.update({s["file"]: "skipped" for s in manifest.get("skipped", [])})
@@ -450,7 +457,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
     report.documents, report.chunks = len(documents), len(chunk_rows)
 
     if compatible and not (report.added or report.changed or report.removed) \
-            and _same_skips(manifest, report.skipped) and manifest.get("lexical_version") == lexical.LEXICAL_VERSION:
+            and _same_skips(manifest, report.skipped) and outdated(manifest, identity) is None:
         report.reused_chunks = report.chunks
         report.windows = report.reused_windows = manifest["window_index"]["windows"]
         report.unchanged = True
@@ -669,8 +676,7 @@ def _previous_terms(index_dir: Path) -> dict[str, list[str]]:
 
 def _prune(index_dir: Path, keep: str) -> None:
     """Drop unfinished work and all but the newest KEEP_GENERATIONS generations."""
-    for leftover in index_dir.glob("gen-*.tmp"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    _drop_unfinished(index_dir)
     others = sorted(p for p in index_dir.glob("gen-*") if p.is_dir() and p.name != keep)
     for old in others[: max(0, len(others) - (KEEP_GENERATIONS - 1))]:
         shutil.rmtree(old, ignore_errors=True)

@@ -92,24 +92,32 @@ def reading_words(text: str) -> list[list[str]]:
     return [_segment(reading) for reading in readings(text)]
 
 
+def _first_reading_then_new(per_reading: list[list[str]]) -> list[str]:
+    """The first reading's items as they are (repeats count in BM25), then each further
+    reading's items that are not there yet."""
+    found: list[str] = []
+    for items in per_reading:
+        seen = set(found)
+        found += [item for item in items if item not in seen]
+    return found
+
+
+def _words(forms: list[str], text: str) -> list[str]:
+    return _first_reading_then_new([_segment(form) for form in forms]) + latin_parts(text)
+
+
 def words(text: str) -> list[str]:
     """jieba search-mode words of `text`'s folded readings, without stop words and punctuation,
     then the parts of its mixed Latin runs."""
-    found: list[str] = []
-    for segmented in reading_words(text):
-        seen = set(found)
-        found += [w for w in segmented if w not in seen]
-    return found + latin_parts(text)
+    return _words(readings(text), text)
 
 
 def terms(text: str) -> list[str]:
     """Every lexical term of `text`: words, then "§"-prefixed CJK character bigrams."""
-    bigrams = []
-    for reading in readings(text):
-        seen = set(bigrams)
-        bigrams += [gram for run in CJK_RUN.findall(reading) for i in range(len(run) - 1)
-                    if (gram := "§" + run[i : i + 2]) not in seen]
-    return words(text) + bigrams
+    forms = readings(text)
+    bigrams = _first_reading_then_new([["§" + run[i : i + 2] for run in CJK_RUN.findall(form)
+                                        for i in range(len(run) - 1)] for form in forms])
+    return _words(forms, text) + bigrams
 
 
 class LexicalIndex:

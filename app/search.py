@@ -26,7 +26,7 @@ from .documents import Document, load
 from .folding import fold, simplified
 from .index import SEARCH_DEPTH, WINDOW_DEPTH, Generation, IndexCorrupt, current_name, load_generation, window_query
 from .model import Embedder
-from .translate import english_words, lemmas
+from .translate import english_words, lemmas, strongest
 
 log = logging.getLogger(__name__)
 
@@ -280,15 +280,15 @@ class Searcher:
         terms = dict.fromkeys(lexical.terms(text), 1.0)
         dictionary = generation.translations
         spans = dictionary.translate_spans(text)
-        for term, weight in dictionary.translate(text):
+        for term, weight in strongest(spans):
             if term in terms:
                 continue
             terms[term] = weight * self.fusion.translation_weight
             for bigram in lexical.terms(term):  # the translation's own sub-terms, weaker
                 terms.setdefault(bigram, weight * self.fusion.translation_weight * 0.5)
         glosses = tuple((english, tuple(t for t, _ in found)) for english, found in spans)
-        vocabulary = generation.lexical.vocabulary
         index = generation.lexical
+        vocabulary = index.vocabulary
         readings = [[(word,) if word in vocabulary else () for word in words]
                     for words in lexical.reading_words(ENGLISH.sub(" ", text))]
         units = max(readings, key=lambda r: sum(index.idf(u[0]) for u in r if u) - sum(not u for u in r))
@@ -299,10 +299,12 @@ class Searcher:
         units += [() for word in english_words(text)
                   if word not in lexical.STOP_WORDS and word not in translated
                   and dictionary.is_translatable(word) and not any(f in translated for f in lemmas(word))]
-        weights = tuple(max(index.idf(t) for t in unit) if unit else index.idf("") for unit in units)
-        return QueryPlan(text, cjk_share(text), terms, glosses, tuple(units),
-                         own_share=min(1.0, cjk_share(text) + matched_latin_share(text, vocabulary)),
-                         unit_weights=weights, unknown_weight=index.idf(""))
+        unknown = index.idf("")
+        weights = tuple(max(index.idf(t) for t in unit) if unit else unknown for unit in units)
+        cjk = cjk_share(text)
+        return QueryPlan(text, cjk, terms, glosses, tuple(units),
+                         own_share=min(1.0, cjk + matched_latin_share(text, vocabulary)),
+                         unit_weights=weights, unknown_weight=unknown)
 
     def search(
         self, question: str, k: int = 5, signals: str = "hybrid",

@@ -16,8 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .config import Settings
-from .index import IndexProblem, build, incompatibility, is_stale, load_manifest, model_identity
-from .lexical import LEXICAL_VERSION
+from .index import IndexProblem, build, is_stale, load_manifest, model_identity, outdated
 from .search import Searcher
 
 log = logging.getLogger(__name__)
@@ -76,8 +75,7 @@ background = BackgroundBuild()
 def _serves_as_is(settings: Settings) -> bool:
     """Whether the index on disk can answer now: one exists and only documents differ."""
     manifest = load_manifest(settings.index)
-    return manifest is not None and incompatibility(manifest, model_identity(settings.model)) is None \
-        and manifest.get("lexical_version") == LEXICAL_VERSION
+    return manifest is not None and outdated(manifest, model_identity(settings.model)) is None
 
 
 def prepare(settings: Settings, say=print) -> Searcher:

@@ -114,6 +114,15 @@ def english_words(text: str) -> list[str]:
     return WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
 
+def strongest(spans: list[tuple[str, list[tuple[str, float]]]]) -> list[tuple[str, float]]:
+    """Each Chinese term of translated spans once, with its strongest weight, strongest first."""
+    found: dict[str, float] = {}
+    for _, terms in spans:
+        for term, weight in terms:
+            found[term] = max(found.get(term, 0.0), weight)
+    return sorted(found.items(), key=lambda kv: -kv[1])
+
+
 def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
@@ -191,11 +200,7 @@ class Dictionary:
 
     def translate(self, text: str, per_word: int = 3) -> list[tuple[str, float]]:
         """Chinese terms for the English words of `text`, phrases matched first; strongest weight kept."""
-        found: dict[str, float] = {}
-        for _, terms in self.translate_spans(text, per_word):
-            for term, weight in terms:
-                found[term] = max(found.get(term, 0.0), weight)
-        return sorted(found.items(), key=lambda kv: -kv[1])
+        return strongest(self.translate_spans(text, per_word))
 
     def translate_spans(self, text: str, per_word: int = 3) -> list[tuple[str, list[tuple[str, float]]]]:
         """Each translated English word or phrase of `text` (as read: a corrected typo shows

@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from . import answer, conversation, service, web
-from .answer import EXPORT_MAX_AGE, export_basket
+from .answer import EXPORT_MAX_AGE, WEAK_NOTICE, export_basket
 from .admin import PasswordGuard, UploadRejected, admin_password, index_status, store_upload
 from .config import Settings
 from .search import EmptyQuestion, Hit, SearchResult, Searcher
@@ -24,7 +24,6 @@ from .search import EmptyQuestion, Hit, SearchResult, Searcher
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
-WEAK_NOTICE = "未找到直接回答，以下段落可能相关："
 GRADIO_CACHE_SWEEP = 600  # seconds between sweeps of Gradio's cache (files older than EXPORT_MAX_AGE go)
 CSS = """
 #viewer { max-height: 640px; overflow-y: auto; font-size: 15px; line-height: 1.7; }
@@ -124,11 +123,12 @@ def render_basket(basket: list[dict]) -> str:
 def render_status(status: dict) -> str:
     state = "需要重建" if status["stale"] else "最新"
     skipped = "".join(f"\n- {inert(s['file'])}：{inert(s['reason'])}" for s in status["skipped"])
+    building = service.background.describe()
     return (f"**索引状态**：{state}（{inert(status['reason'])}）\n\n"
             f"- 文档：{status['documents']}　段落：{status['chunks']}\n- 模型：{inert(status['model'])}\n"
             f"- 上次构建：{inert(status['built'] or '从未')}\n- 版本：{inert(status['generation'] or '无')}"
             + (f"\n\n**未能索引的文件**：{skipped}" if skipped else "")
-            + (f"\n\n**{inert(service.background.describe())}**" if service.background.describe() else ""))
+            + (f"\n\n**{inert(building)}**" if building else ""))
 
 
 # ---------------------------------------------------------------- the app

@@ -55,7 +55,8 @@ def collect(searcher: Searcher, questions) -> list[dict]:
         rows.append({"style": q.style or ("offtopic" if not q.answerable else q.lang),
                      "answerable": q.answerable, "in_domain": q.answerable or q.style == "unanswerable",
                      "answered": bool(rank and rank <= 5),
-                     "passages": list(result.evidence[:CONFIDENCE_DEPTH])})
+                     "passages": list(result.evidence[:CONFIDENCE_DEPTH]),
+                     "whole": question_evidence(list(result.evidence[:CONFIDENCE_DEPTH]))})
     return [r for r in rows if r["passages"]]
 
 
@@ -79,7 +80,7 @@ def public_tune_rows(settings: Settings) -> list[dict]:
 def general_threshold(rows: list[dict]) -> float:
     """The general-text margin above which at most 0.5 % of answerable tune questions lie: the
     rule spends half of the 1 % budget of answerable questions that may get nothing."""
-    margins = sorted((r["passages"][0].background for r in rows if r["answerable"]), reverse=True)
+    margins = sorted((r["whole"].background for r in rows if r["answerable"]), reverse=True)
     return round(margins[int(GENERAL_SHARE * len(margins))] + 1e-4, 4)
 
 
@@ -89,17 +90,16 @@ def choose_thresholds(about: Logistic, answers: Logistic, rows: list[dict],
     half's general off-topic questions, but never so high that more than 1 % of answerable ones
     get nothing; `high_at`: the lowest that keeps 85 % of in-domain questions the documents do
     not answer from reading as answers."""
-    general = sorted(about.probability(question_evidence(r["passages"])) for r in rows if not r["in_domain"])
+    general = sorted(about.probability(r["whole"]) for r in rows if not r["in_domain"])
     already = sum(not r["in_domain"] for r in everything if r["general"])  # none by the general-text rule
     needed = math.ceil(OFFTOPIC_NONE * (len(general) + already)) - already
     enough = general[min(len(general) - 1, max(needed, 1) - 1)] + 1e-6 if needed > 0 else 0.0
-    answerable = sorted(about.probability(question_evidence(r["passages"])) for r in rows if r["answerable"])
+    answerable = sorted(about.probability(r["whole"]) for r in rows if r["answerable"])
     total = sum(r["answerable"] for r in everything)
     allowed = int(ANSWERABLE_NONE * total) - sum(r["answerable"] for r in everything if r["general"])
     cap = answerable[max(allowed, 0)] - 1e-6 if answerable else 1.0
     about_at = min(enough, cap)
-    unanswered = sorted(answers.probability(question_evidence(r["passages"])) for r in rows
-                        if r["style"] == "unanswerable")
+    unanswered = sorted(answers.probability(r["whole"]) for r in rows if r["style"] == "unanswerable")
     high_at = unanswered[min(len(unanswered) - 1, math.ceil(UNANSWERABLE_NOT_HIGH * len(unanswered)) - 1)] + 1e-6
     return float(about_at), float(high_at)
 
@@ -109,7 +109,7 @@ def table(model: ConfidenceModel, rows: list[dict], title: str) -> None:
     print(f"{'style':<14} {'n':>4} {'none':>6} {'weak':>6} {'high':>6}")
     for style in sorted({r["style"] for r in rows}):
         group = [r for r in rows if r["style"] == style]
-        levels = ["none" if r["general"] else model.level(r["passages"]) for r in group]
+        levels = [model.level(r["passages"]) for r in group]
         print(f"{style:<14} {len(group):>4} " + " ".join(f"{levels.count(x) / len(group):>6.2f}" for x in ("none", "weak", "high")))
     print()
 
@@ -126,15 +126,14 @@ def main() -> int:
     report = [q for f in style_files for q in read_questions(f, "report")]
     tune_rows, report_rows = collect(searcher, tune), collect(searcher, report)
     general_at = general_threshold(tune_rows)
-    for row in tune_rows + report_rows:
-        row["general"] = row["passages"][0].background > general_at
-    public_rows = [r for r in public_tune_rows(settings) if r["passages"][0].background <= general_at]
-    shown = [r for r in tune_rows if not r["general"]]  # what reaches the model
-    wholes = [question_evidence(r["passages"]) for r in shown]
-    about = Logistic.fit(wholes + [question_evidence(r["passages"]) for r in public_rows],
+    for row in tune_rows:
+        row["general"] = row["whole"].background > general_at
+    public_rows = [r for r in public_tune_rows(settings) if r["whole"].background <= general_at]
+    shown = [r for r in tune_rows if not r["general"]]  # what reaches the models
+    about = Logistic.fit([r["whole"] for r in shown + public_rows],
                          [r["in_domain"] for r in shown] + [True] * len(public_rows))
-    in_domain = [(w, r["answered"]) for w, r in zip(wholes, shown) if r["in_domain"]]
-    answers = Logistic.fit([w for w, _ in in_domain], [label for _, label in in_domain])
+    in_domain = [r for r in shown if r["in_domain"]]
+    answers = Logistic.fit([r["whole"] for r in in_domain], [r["answered"] for r in in_domain])
     about_at, high_at = choose_thresholds(about, answers, shown, tune_rows)
     model = ConfidenceModel(about, answers, round(about_at, 4), round(high_at, 4), general_at)
     for name, part in (("about", about), ("answers", answers)):

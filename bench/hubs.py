@@ -13,29 +13,26 @@ For the hybrid search, only what is shown counts: a question answered `none` sho
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
 from app.search import EmptyQuestion, Searcher  # noqa: E402
-
-BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
-PUBLIC = ("xquad_en2zh", "xquad_zh", "cmrc2018_trial")
+from public_bench import SETS, TRADITIONAL, questions as public_questions  # noqa: E402
 
 
 def pool() -> list[tuple[str, str]]:
     """(group, question) for every public question and every question of bench/eval."""
     questions = []
-    for name in PUBLIC:
+    for name in (s for s in SETS if not s.endswith(TRADITIONAL)):
         group = "public-en" if name.endswith("en2zh") else "public-zh"
-        for line in (BENCHMARKS / name / "queries.jsonl").read_text("utf-8").splitlines():
-            questions.append((group, json.loads(line)["query"]))
+        questions += [(group, q.query) for q in public_questions(name, None)]
     for path in sorted((ROOT / "bench" / "eval").rglob("*.jsonl")):
         questions += [("own", q.query) for q in read_questions(path)]
     return questions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.folding import fold, fold_aligned, is_traditional, readings, simplified
+from app.folding import fold, is_traditional, readings, simplified
 
 
 def test_traditional_characters_become_simplified():
@@ -23,9 +23,3 @@ def test_width_and_case_fold():
 def test_traditional_text_is_also_read_in_mainland_vocabulary():
     assert readings("資訊化建設") == ["资讯化建设", "信息化建设"]
     assert readings("軟體") == ["软体", "软件"]
-
-
-def test_aligned_folding_keeps_every_position():
-    text = "醫院ＰＡＣＳ系統（試行）"
-    folded = fold_aligned(text)
-    assert len(folded) == len(text) and folded == "医院pacs系统(试行)"
