@@ -8,13 +8,16 @@ only replaced when the administrator confirms it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import os
 import threading
 import time
 import re
+import secrets
 import shutil
 import tempfile
 import unicodedata
@@ -30,6 +33,9 @@ MAX_NAME_BYTES = 240  # file systems allow 255 bytes a name; a Chinese character
 PASSWORD_VARIABLE = "QA_ADMIN_PASSWORD"
 
 
+TOKEN_COOKIE = "qa_admin"
+TOKEN_LIFETIME = 8 * 3600  # seconds an admin sign-in lasts: a working day
+MAX_TOKENS = 1000
 FREE_ATTEMPTS = 3  # wrong passwords a client may type before it is slowed down (typos)
 MAX_WAIT = 300  # seconds
 MAX_CLIENTS = 10_000
@@ -43,6 +49,64 @@ class UploadRejected(ValueError):
 
 def admin_password() -> str | None:
     return os.environ.get(PASSWORD_VARIABLE) or None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_mode(host: str) -> str:
+    """How the admin tab is guarded when serving on `host`: "password" when QA_ADMIN_PASSWORD is
+    set, "open" on a loopback address without one (one person's own machine), "off" otherwise —
+    an intranet address without a password serves no admin tab at all."""
+    if admin_password() is not None:
+        return "password"
+    return "open" if is_loopback(host) else "off"
+
+
+class AdminSessions:
+    """Admin sign-ins. The password is exchanged once (`POST /admin/login`) for a random token
+    that lives in an HttpOnly, SameSite=Strict cookie and expires after a working day. Only a
+    digest of each token is kept, so nothing here or in any saved state can be replayed; the
+    token never appears in a URL, a component value or a Gradio session (a replayed session hash
+    used to carry admin rights)."""
+
+    def __init__(self, lifetime: float = TOKEN_LIFETIME, clock=time.monotonic):
+        self.lifetime = lifetime
+        self._clock = clock
+        self._expiry: dict[str, float] = {}  # sha256 of a token -> when it expires
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+    def issue(self) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        with self._lock:
+            self._expiry = {d: t for d, t in self._expiry.items() if t > now}
+            while len(self._expiry) >= MAX_TOKENS:
+                self._expiry.pop(next(iter(self._expiry)))
+            self._expiry[self._digest(token)] = now + self.lifetime
+        return token
+
+    def valid(self, token: str | None) -> bool:
+        if not token:
+            return False
+        with self._lock:
+            expires = self._expiry.get(self._digest(token))
+        return expires is not None and expires > self._clock()
+
+    def revoke(self, token: str | None) -> None:
+        if token:
+            with self._lock:
+                self._expiry.pop(self._digest(token), None)
 
 
 def password_ok(given: str | None) -> bool:

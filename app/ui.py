@@ -9,6 +9,7 @@ markdown shows as text. The named API endpoint `/search` returns hits as JSON ob
 from __future__ import annotations
 
 import html
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,13 +18,16 @@ import gradio as gr
 
 from . import answer, conversation, service, web
 from .answer import EXPORT_MAX_AGE, WEAK_NOTICE, export_basket
-from .admin import PasswordGuard, UploadRejected, admin_password, index_status, store_upload
+from .admin import PASSWORD_VARIABLE, TOKEN_COOKIE, UploadRejected, admin_mode, admin_password, index_status, store_upload
 from .config import Settings
 from .search import EmptyQuestion, Hit, SearchResult, Searcher
 
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
+SESSION_CAPACITY = 2000  # browser sessions whose state is kept (~100 KB each); the oldest go first
+SESSION_LIFETIME = 12 * 3600  # seconds a session's chat, sources and basket are kept after their last change
+MAX_HISTORY = 40  # chat messages kept (and sent back to the server) per session
 GRADIO_CACHE_SWEEP = 600  # seconds between sweeps of Gradio's cache (files older than EXPORT_MAX_AGE go)
 CSS = """
 #viewer { max-height: 640px; overflow-y: auto; font-size: 15px; line-height: 1.7; }
@@ -41,6 +45,20 @@ COPY_JS = """(quote) => {
   else { const a = document.createElement('textarea'); a.value = quote; document.body.appendChild(a);
          a.select(); document.execCommand('copy'); a.remove(); done(); }
   return quote;
+}"""
+# The password goes to /admin/login, never into a component value or a Gradio session; the
+# handler after it only learns the outcome (the HttpOnly cookie it set, and its message).
+LOGIN_JS = """async (password) => {
+  try {
+    const reply = await fetch(new URL('admin/login', document.baseURI), {method: 'POST', credentials: 'same-origin',
+      headers: {'content-type': 'application/json'}, body: JSON.stringify({password: password || ''})});
+    return (await reply.json()).message;
+  } catch (error) { return '无法连接服务器，请稍后再试。'; }
+}"""
+LOGOUT_JS = """async () => {
+  try { await fetch(new URL('admin/logout', document.baseURI), {method: 'POST', credentials: 'same-origin'}); }
+  catch (error) {}
+  return [];
 }"""
 SCROLL_JS = "() => { setTimeout(() => document.querySelector('#viewer .hl')?.scrollIntoView({block: 'center'}), 300); }"
 
@@ -134,10 +152,11 @@ def render_status(status: dict) -> str:
 # ---------------------------------------------------------------- the app
 
 
-def build_app(searcher: Searcher):
-
+def build_app(searcher: Searcher, edge: web.Edge | None = None):
+    """The Gradio app. `edge` is what the HTTP middleware enforces (admin mode, sign-ins); the
+    admin handlers check it again themselves."""
     settings = searcher.settings
-    guard = PasswordGuard()
+    edge = edge or web.Edge(mode="password" if admin_password() is not None else "open")
 
     def search(question: str, k: int = 5) -> list[dict]:
         """Hits for `question` as JSON objects (the `/search` API contract)."""
@@ -213,20 +232,28 @@ def build_app(searcher: Searcher):
         articles = [a for doc in (documents or catalogue) for a in catalogue.get(doc, [])]
         return gr.update(choices=list(dict.fromkeys(articles)), value=[])
 
-    def admitted(password, request: gr.Request | None) -> tuple[bool, str]:
-        client = request.client.host if request is not None and request.client else "?"
-        return guard.check(client, password)
+    def is_admin(request: gr.Request | None) -> bool:
+        try:
+            cookies = dict(request.cookies) if request is not None else {}
+        except (AttributeError, KeyError, TypeError):
+            cookies = {}
+        return edge.is_admin(token=cookies.get(TOKEN_COOKIE) or "")
 
-    def unlock(password, request: gr.Request):
-        allowed, reason = admitted(password, request)
-        if not allowed:
-            return gr.update(visible=False), "密码错误。" if reason == "需要管理员密码。" else reason, password
-        return gr.update(visible=True), render_status(index_status(settings)), password
+    def refuse_unless_admin(request: gr.Request | None) -> None:
+        if not is_admin(request):
+            raise gr.Error("需要管理员登录。", print_exception=False)
 
-    def upload(files, overwrite, password, request: gr.Request):
-        allowed, reason = admitted(password, request)
-        if not allowed:  # the password comes from the unlocked state: only a lockout says more
-            raise gr.Error(reason if reason.startswith("密码错误次数过多") else "需要管理员密码。", print_exception=False)
+    def enter_admin(message, request: gr.Request):
+        """After the page signed in at /admin/login: the panel if the cookie is now valid."""
+        if not is_admin(request):
+            return gr.update(), gr.update(visible=False), gr.update(), "", inert(str(message or "密码错误。")[:200])
+        return gr.update(visible=False), gr.update(visible=True), render_status(index_status(settings)), "", ""
+
+    def leave_admin():
+        return gr.update(visible=True), gr.update(visible=False), "已退出管理。"
+
+    def upload(files, overwrite, request: gr.Request):
+        refuse_unless_admin(request)
         messages = []
         for file in files or []:
             path = Path(file if isinstance(file, str) else file.name)
@@ -236,10 +263,8 @@ def build_app(searcher: Searcher):
                 messages.append(f"- 未保存：{inert(str(problem))}")
         return "\n".join(messages) or "请先选择要上传的文件。", render_status(index_status(settings))
 
-    def rebuild(password, request: gr.Request, progress=gr.Progress()):
-        allowed, reason = admitted(password, request)
-        if not allowed:  # the password comes from the unlocked state: only a lockout says more
-            raise gr.Error(reason if reason.startswith("密码错误次数过多") else "需要管理员密码。", print_exception=False)
+    def rebuild(request: gr.Request, progress=gr.Progress()):
+        refuse_unless_admin(request)
         from .index import IndexProblem, build
 
         stages = {"documents": "读取文档", "embedding": "计算段落向量", "windows": "计算句子向量",
@@ -265,10 +290,9 @@ def build_app(searcher: Searcher):
 
     catalogue = searcher.catalogue()
     with gr.Blocks(title="医院工作总结问答", delete_cache=(GRADIO_CACHE_SWEEP, EXPORT_MAX_AGE)) as app:
-        topic = gr.State(None)
-        hits_state = gr.State([])
-        basket = gr.State([])
-        password = gr.State("")
+        topic = gr.State(None, time_to_live=SESSION_LIFETIME)
+        hits_state = gr.State([], time_to_live=SESSION_LIFETIME)
+        basket = gr.State([], time_to_live=SESSION_LIFETIME)
         gr.Markdown("## 医院工作总结问答\n用中文、英文或中英混合提问，返回带出处的原文段落，可一键引用到新文稿。")
         with gr.Tabs() as tabs:
             with gr.Tab("问答", id="chat-tab"):
@@ -279,7 +303,7 @@ def build_app(searcher: Searcher):
                                              buttons=["copy"], latex_delimiters=[])
                         with gr.Row():
                             question = gr.Textbox(
-                                placeholder="例如：医院如何推行院务公开？ / how did hospitals handle 院务公开?",
+                                label="问题", placeholder="例如：医院如何推行院务公开？ / how did hospitals handle 院务公开?",
                                 show_label=False, scale=8, elem_id="question", autofocus=True, max_length=2000,
                             )
                             ask = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
@@ -309,13 +333,15 @@ def build_app(searcher: Searcher):
                 with gr.Row():
                     export_md = gr.DownloadButton("导出 .md", elem_id="export-md")
                     export_docx = gr.DownloadButton("导出 .docx", elem_id="export-docx")
-            with gr.Tab("管理", id="admin-tab"):
-                locked = admin_password() is not None
-                with gr.Row(visible=locked):
+            with gr.Tab("管理", id="admin-tab", visible=edge.mode != "off"):
+                locked = edge.mode == "password"
+                with gr.Row(visible=locked) as login_row:
                     secret = gr.Textbox(type="password", label="管理员密码", elem_id="admin-password")
                     enter = gr.Button("进入管理", elem_id="admin-unlock")
+                login_note = gr.Markdown(elem_id="admin-note", visible=locked)
                 with gr.Column(visible=not locked) as panel:
                     status = gr.Markdown(render_status(index_status(settings)) if not locked else "", elem_id="status")
+                    leave = gr.Button("退出管理", size="sm", elem_id="admin-logout", visible=locked)
                     files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".docx"],
                                     label="上传工作总结（.txt / .md / .docx，单个不超过 20 MB）", elem_id="upload")
                     overwrite = gr.Checkbox(label="覆盖同名文件", value=False, elem_id="overwrite")
@@ -337,9 +363,11 @@ def build_app(searcher: Searcher):
         up.click(lambda b, c: move(b, c, -1), [basket, chosen], basket_outputs, **private)
         down.click(lambda b, c: move(b, c, 1), [basket, chosen], basket_outputs, **private)
         drop.click(remove, [basket, chosen], basket_outputs, **private)
-        enter.click(unlock, secret, [panel, status, password], **private)
-        save.click(upload, [files, overwrite, password], [admin_log, status], concurrency_id="admin", **private)
-        rebuild_button.click(rebuild, password, [admin_log, status], concurrency_id="admin",
+        for trigger in (enter.click, secret.submit):
+            trigger(enter_admin, secret, [login_row, panel, status, secret, login_note], js=LOGIN_JS, **private)
+        leave.click(leave_admin, None, [login_row, panel, login_note], js=LOGOUT_JS, **private)
+        save.click(upload, [files, overwrite], [admin_log, status], concurrency_id="admin", **private)
+        rebuild_button.click(rebuild, None, [admin_log, status], concurrency_id="admin",
                              concurrency_limit=1, **private)
         gr.api(search, api_name="search")
     return app
@@ -356,12 +384,24 @@ def _basket_choices(basket: list[dict]) -> list[str]:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
-
-    searcher = service.prepare(settings, say=lambda message: print(message, file=sys.stderr, flush=True))
-    app = build_app(searcher)
-    app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, show_error=True, footer_links=["api"],
+    """Serve the app. Without QA_ADMIN_PASSWORD the admin tab is only served on loopback.
+    Gradio keeps uploads and exports in the app's own temporary folder (QA_TEMP_DIR, else
+    `.cache/tmp` beside the index), trimmed by age and size; error details other than the
+    app's own Chinese messages (which could name server paths) are not sent to clients."""
+    say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    mode = admin_mode(host)
+    if mode == "off":
+        say(f"未设置管理员密码（环境变量 {PASSWORD_VARIABLE}）：在 {host} 上只提供问答，不开放“管理”页面。")
+    temp = Path(os.environ.get("QA_TEMP_DIR") or settings.index.parent / ".cache" / "tmp")
+    temp.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(temp)  # read when the app below is created
+    proxies = frozenset(a.strip() for a in os.environ.get("QA_TRUSTED_PROXIES", "").split(",") if a.strip())
+    edge = web.Edge(mode=mode, trusted_proxies=proxies, temp=temp)
+    searcher = service.prepare(settings, say=say)
+    app = build_app(searcher, edge)
+    app.queue(default_concurrency_limit=4, max_size=web.QUEUE_SIZE).launch(
+        server_name=host, server_port=port, show_error=False, footer_links=["api"],
         max_file_size="20mb", theme=gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["monospace"]), css=CSS,
-        enable_monitoring=False, app_kwargs=web.app_kwargs(),
+        enable_monitoring=False, state_session_capacity=SESSION_CAPACITY, app_kwargs=web.app_kwargs(edge),
     )
     return 0

@@ -1,25 +1,38 @@
-"""The HTTP edge of the served app: routes it does not use are closed, API requests are
-checked before Gradio parses them, and every response carries headers against framing and
-content sniffing.
+"""The HTTP edge of the served app: what reaches Gradio, who may do what, and how much.
 
-Gradio serves more than this app needs. Its monitoring dashboard (`/monitoring`,
-`/monitoring/summary`) shows call counts per handler, uploads included, to anyone, and its deep
-links (`/gradio_api/deep_link`) save a session's component values, the admin password field
-among them, to a file anyone can then download. The app uses neither, so both answer 404 here,
-before Gradio sees the request. The headers keep the admin tab from being framed by another
-page (X-Frame-Options, CSP frame-ancestors) and files from being sniffed into another type.
+Gradio serves more than this app needs, with defaults made for demos. This ASGI middleware
+(pure ASGI: no response buffering, so Gradio's streamed queue responses pass unchanged) sits in
+front of it and decides, before Gradio parses anything:
 
-Event and API calls (`/gradio_api/queue/join`, `/gradio_api/call/…`, `/gradio_api/run/…`) carry
-a question or a few settings, never a file (uploads have their own route): a body over 1 MB is
-refused (a 30 MB value used to be accepted and kept in memory), and one that is not a JSON
-object with a `data` list is refused with a Chinese message (`{}` raised a KeyError inside
-Gradio, with a traceback in the log).
+- **Closed routes.** The monitoring dashboard (`/monitoring…` showed call counts per handler,
+  uploads included) and deep links (`/gradio_api/deep_link` saved a session's component values
+  to a file anyone could download) answer 404.
+- **Admin sign-in.** `POST /admin/login` exchanges the password, slowed down per client by
+  `PasswordGuard`, for a token in an HttpOnly, SameSite=Strict cookie (`AdminSessions`);
+  `POST /admin/logout` ends it. Admin event handlers (upload, rebuild) and Gradio's upload route
+  are refused with 403 without a valid cookie — a session hash alone, replayed from elsewhere,
+  is nothing. Uploads must say their size (Content-Length), are refused above it before a byte
+  is written, and the app's own temporary folder is trimmed, oldest first, to a size cap.
+- **API bodies.** Event and API calls carry a question or a few settings, never a file: a body
+  over 1 MB is refused (413), one that is not a JSON object with a `data` list too (400).
+- **A fair share.** Each client (its address; behind a trusted reverse proxy, the address the
+  proxy reports) may have a few requests queued or running; more are refused at once with 429
+  and a Chinese message instead of queueing behind them (one client once queued 400 long
+  searches and made everyone else wait 112 s). The whole queue is bounded too (503).
+- **Headers.** Every response forbids framing (X-Frame-Options, CSP frame-ancestors) and
+  content sniffing.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+from .admin import TOKEN_COOKIE, AdminSessions, PasswordGuard
 
 CLOSED_ROUTE = re.compile(r"^(?:/gradio_api)?/(?:monitoring|deep_link)(?:/.*)?$")
 SECURITY_HEADERS = [
@@ -28,67 +41,335 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
-NOT_FOUND = "未找到该页面。".encode()
-API_ROUTE = re.compile(r"^/gradio_api/(?:queue/join|call/[^/]+|run/[^/]+)/?$")
+NOT_FOUND = "未找到该页面。"
+QUEUED_ROUTE = re.compile(r"^/gradio_api/(?:queue/join|call/(?:v2/)?(?P<call>[^/]+))/?$")
+DIRECT_ROUTE = re.compile(r"^/gradio_api/(?:run|api)/(?P<name>[^/]+)/?$")
+UPLOAD_ROUTE = re.compile(r"^/gradio_api/upload/?$")
+LOGIN_ROUTE = "/admin/login"
+LOGOUT_ROUTE = "/admin/logout"
 MAX_API_BODY = 1 << 20
+MAX_LOGIN_BODY = 4096
+PER_CLIENT = 6  # requests one client may have queued or running; a page sends two or three per question
+QUEUE_SIZE = 64  # requests waiting in all; concurrency is what two cores serve (four at a time)
+MAX_UPLOAD_REQUEST = 5 * 20 * 1048576 + 1048576  # five summaries of 20 MB, and the form around them
+TEMP_CAP = 1 << 30  # the app's temporary folder (uploads, exports) is trimmed to this
+
+
+@dataclass
+class Edge:
+    """What the middleware enforces for one served app."""
+
+    mode: str = "open"  # "password", "open" (loopback without a password) or "off" (no admin tab)
+    sessions: AdminSessions = field(default_factory=AdminSessions)
+    guard: PasswordGuard = field(default_factory=PasswordGuard)
+    admin_handlers: frozenset[str] = frozenset({"upload", "rebuild"})
+    trusted_proxies: frozenset[str] = frozenset()  # addresses whose X-Forwarded-For is believed
+    temp: Path | None = None
+    per_client: int = PER_CLIENT
+    queue_size: int = QUEUE_SIZE
+    _direct: Counter = field(default_factory=Counter)  # client -> direct API calls running
+    _joining: Counter = field(default_factory=Counter)  # client -> queue joins being accepted
+
+    def client(self, peer: str, headers: dict[str, str]) -> str:
+        """Who a request comes from: the peer address, or behind a trusted proxy the nearest
+        address in X-Forwarded-For that is not itself a trusted proxy."""
+        if peer in self.trusted_proxies:
+            for address in reversed([a.strip() for a in headers.get("x-forwarded-for", "").split(",")]):
+                if address and address not in self.trusted_proxies:
+                    return address
+        return peer
+
+    def is_admin(self, cookie_header: str | None = None, token: str | None = None) -> bool:
+        if self.mode == "open":
+            return True
+        if self.mode == "off":
+            return False
+        return self.sessions.valid(token if token is not None else _cookie(cookie_header, TOKEN_COOKIE))
+
+    def waiting(self, blocks, client: str) -> tuple[int, int]:
+        """(this client's requests in Gradio's queue or running, all waiting requests)."""
+        queue = getattr(blocks, "_queue", None)
+        if queue is None:
+            return 0, 0
+        pending = [e for q in list(queue.event_queue_per_concurrency_id.values()) for e in list(q.queue)]
+        running = [e for job in list(queue.active_jobs) if job for e in job]
+        mine = sum(1 for e in pending + running if self._event_client(e) == client)
+        return mine, len(pending)
+
+    def _event_client(self, event) -> str:
+        request = getattr(event, "request", None)
+        peer = request.client.host if request is not None and request.client else ""
+        return self.client(peer, {k.lower(): v for k, v in request.headers.items()} if request is not None else {})
 
 
 class Hardening:
-    """ASGI middleware: 404 for the closed routes, security headers on every HTTP response.
-    Pure ASGI (no response buffering), so Gradio's streamed queue responses pass unchanged."""
+    """ASGI middleware enforcing an `Edge` in front of Gradio's FastAPI app."""
 
-    def __init__(self, app):
+    def __init__(self, app, edge: Edge | None = None):
         self.app = app
+        self.edge = edge or Edge()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
+        edge = self.edge
+        path, method = scope.get("path", ""), scope.get("method")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        client = edge.client((scope.get("client") or ("", 0))[0], headers)
+        send = _with_headers(send)
         if CLOSED_ROUTE.match(path):
             await _refuse(send, 404, NOT_FOUND)
             return
-        if scope.get("method") == "POST" and API_ROUTE.match(path):
-            body, problem = await _read_api_body(receive)
+        if method == "POST" and path in (LOGIN_ROUTE, LOGOUT_ROUTE):
+            await self._sign(scope, receive, send, headers, client, path == LOGIN_ROUTE)
+            return
+        if method == "POST" and UPLOAD_ROUTE.match(path):
+            problem = self._upload_problem(headers)
             if problem:
                 await _refuse(send, *problem)
                 return
-            receive = _replay(body, receive)
+            await self.app(scope, receive, send)
+            return
+        queued, direct = QUEUED_ROUTE.match(path), DIRECT_ROUTE.match(path)
+        if method != "POST" or not (queued or direct):
+            await self.app(scope, receive, send)
+            return
+        blocks = _blocks(scope)
+        mine, waiting = edge.waiting(blocks, client)  # before the body is even read: refusing is cheap
+        if mine + edge._joining[client] + edge._direct[client] >= edge.per_client:
+            await _refuse(send, 429, f"您的请求过多（同时最多 {edge.per_client} 个）：请等上一个问题回答后再问。",
+                          [(b"retry-after", b"2")])
+            return
+        if waiting >= edge.queue_size:
+            await _refuse(send, 503, "服务器正忙：请稍后再试。", [(b"retry-after", b"5")])
+            return
+        counter = edge._direct if direct else edge._joining
+        counter[client] += 1
+        try:
+            body, payload, problem = await _read_json(receive, MAX_API_BODY)
+            if not problem and not isinstance(payload.get("data"), list):
+                problem = (400, '请求格式错误：需要 {"data": [...]}。')
+            fn = _handler(blocks, payload, queued, direct) if not problem else None
+            name = getattr(getattr(fn, "fn", None), "__name__", "")
+            if not problem and name in edge.admin_handlers and not edge.is_admin(headers.get("cookie")):
+                problem = (403, "需要管理员登录。" if edge.mode != "off" else "此服务器未开放管理功能。")
+            if not problem and fn is not None:
+                body, problem = _checked_inputs(scope.get("app"), fn, payload, body)
+            if problem:
+                await _refuse(send, *problem)
+                return
+            await self.app(scope, _replay(body, receive), _errors_as_400(send) if direct else send)
+        finally:
+            counter[client] -= 1
+            if counter[client] <= 0:
+                del counter[client]
 
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name, value) for name, value in SECURITY_HEADERS if name not in present]
-                message = {**message, "headers": list(message.get("headers", [])) + extra}
-            await send(message)
+    async def _sign(self, scope, receive, send, headers, client, signing_in: bool) -> None:
+        edge = self.edge
+        token = _cookie(headers.get("cookie"), TOKEN_COOKIE)
+        secure = "; Secure" if scope.get("scheme") == "https" or headers.get("x-forwarded-proto") == "https" else ""
+        if not signing_in:
+            edge.sessions.revoke(token)
+            await _json(send, 200, {"ok": True, "message": "已退出管理。"},
+                        [(b"set-cookie", f"{TOKEN_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict{secure}".encode())])
+            return
+        if edge.mode == "off":
+            await _json(send, 403, {"ok": False, "message": "此服务器未开放管理功能。"})
+            return
+        _, payload, problem = await _read_json(receive, MAX_LOGIN_BODY)
+        given = payload.get("password") if not problem else None
+        if not isinstance(given, str):
+            await _json(send, 400, {"ok": False, "message": "请求格式错误：需要 {\"password\": \"…\"}。"})
+            return
+        allowed, reason = edge.guard.check(client, given)
+        if not allowed:
+            await _json(send, 403, {"ok": False, "message": "密码错误。" if reason == "需要管理员密码。" else reason})
+            return
+        token = edge.sessions.issue()
+        cookie = (f"{TOKEN_COOKIE}={token}; Max-Age={int(edge.sessions.lifetime)}; Path=/; HttpOnly; "
+                  f"SameSite=Strict{secure}")
+        await _json(send, 200, {"ok": True, "message": "已进入管理。"}, [(b"set-cookie", cookie.encode())])
 
-        await self.app(scope, receive, send_with_headers)
+    def _upload_problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
+        """Why an upload is refused before its body is read, or None."""
+        edge = self.edge
+        if not edge.is_admin(headers.get("cookie")):
+            return 403, "需要管理员登录后才能上传。" if edge.mode != "off" else "此服务器未开放管理功能。"
+        try:
+            size = int(headers.get("content-length", ""))
+        except ValueError:
+            return 411, "上传需要注明大小（Content-Length）。"
+        if size > MAX_UPLOAD_REQUEST:
+            return 413, f"上传过大（一次最多 {MAX_UPLOAD_REQUEST // 1048576} MB）。"
+        if edge.temp is not None and not trim_temp(edge.temp, TEMP_CAP - size):
+            return 507, "服务器临时空间不足：请稍后再试。"
+        return None
 
 
-def app_kwargs() -> dict:
+def app_kwargs(edge: Edge | None = None) -> dict:
     """What Gradio's FastAPI app is created with: the middleware above."""
     from starlette.middleware import Middleware
 
-    return {"middleware": [Middleware(Hardening)]}
+    return {"middleware": [Middleware(Hardening, edge=edge)]}
 
 
-async def _refuse(send, status: int, message: bytes) -> None:
+def trim_temp(folder: Path, budget: int) -> bool:
+    """Remove the oldest files under `folder` until what remains fits in `budget` bytes;
+    False when even an empty folder would not leave that much room."""
+    if budget < 0:
+        return False
+    files = []
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                info = path.stat()
+                files.append((info.st_mtime, info.st_size, path))
+        except OSError:
+            continue
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files):
+        if total <= budget:
+            break
+        try:
+            path.unlink()
+            total -= size
+        except OSError:
+            continue
+    return total <= budget
+
+
+def _blocks(scope):
+    app = scope.get("app")
+    return app.get_blocks() if app is not None and hasattr(app, "get_blocks") else None
+
+
+def _handler(blocks, payload: dict, queued, direct):
+    """The event handler (Gradio BlockFunction) a request calls, or None when there is none."""
+    name = (queued and queued.group("call")) or (direct and direct.group("name"))
+    fns = getattr(blocks, "fns", {}) if blocks is not None else {}
+    if name:
+        return next((f for f in fns.values() if getattr(f, "api_name", None) == name), None)
+    index = payload.get("fn_index")
+    return fns.get(index) if isinstance(index, int) else None
+
+
+#: Components whose preprocessing is a pure check of a plain value: the edge runs it itself.
+CHECKED_COMPONENTS = {"Textbox", "Slider", "Number", "Checkbox", "Radio", "Dropdown", "Chatbot"}
+
+
+def _checked_inputs(app, fn, payload: dict, body: bytes) -> tuple[bytes, tuple[int, str] | None]:
+    """Each input value checked as Gradio will check it, but here, where a bad one is a short
+    Chinese refusal (422) instead of a traceback in the server log: the right number of values
+    (trailing ones with a default may be left out, as the API description says), each of the
+    component's type, range and choices — this session's choices, where the app changed them.
+    Returns the body to pass on (defaults filled in) or why it is refused."""
+    data = list(payload["data"])
+    inputs = list(fn.inputs)
+    state = None
+    session = payload.get("session_hash")
+    holder = getattr(app, "state_holder", None)
+    if isinstance(session, str) and holder is not None and session in holder:
+        state = holder[session]
+    if len(data) < len(inputs):
+        missing = inputs[len(data):]
+        if any(block.stateful or getattr(block, "value", None) is None for block in missing
+               if type(block).__name__ in CHECKED_COMPONENTS or not block.stateful):
+            return body, (422, f"输入不完整：需要 {len(inputs)} 项，收到 {len(data)} 项。")
+        data += [None if block.stateful else block.value for block in missing]
+        payload = {**payload, "data": data}
+        body = json.dumps(payload, ensure_ascii=False).encode()
+    for position, (block, value) in enumerate(zip(inputs, data), 1):
+        kind = type(block).__name__
+        if block.stateful or kind not in CHECKED_COMPONENTS:
+            continue
+        if state is not None and block._id in state:
+            block = state[block._id]
+        try:
+            model = getattr(block, "data_model", None)
+            checked = model.model_validate(value) if model is not None and value is not None else value
+            if kind in ("Slider", "Number") and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                                 or value != value):
+                raise ValueError("not a number")
+            if kind == "Checkbox" and not isinstance(value, bool):
+                raise ValueError("not a boolean")
+            if kind == "Textbox" and value is not None and not isinstance(value, str):
+                raise ValueError("not text")
+            block.preprocess(checked)
+        except Exception:  # noqa: BLE001 - whatever Gradio would raise on this value: the client's mistake
+            label = getattr(block, "label", None) or kind
+            return body, (422, f"输入无效：第 {position} 项（{label}）的值不符合要求。")
+    return body, None
+
+
+def _errors_as_400(send):
+    """Gradio answers a direct API call whose handler raised gr.Error (a blank question) with 500;
+    that is the client's mistake, and says so: 400 (internal errors carry no message and stay 500)."""
+    start = None
+
+    async def sending(message):
+        nonlocal start
+        if message["type"] == "http.response.start" and message.get("status") == 500:
+            start = message
+            return
+        if start is not None and message["type"] == "http.response.body":
+            try:
+                known = json.loads(message.get("body", b"") or b"{}").get("error") is not None
+            except (ValueError, AttributeError):
+                known = False
+            await send({**start, "status": 400 if known else 500})
+            start = None
+        await send(message)
+
+    return sending
+
+
+def _cookie(header: str | None, name: str) -> str | None:
+    if not header:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # noqa: BLE001 - a malformed Cookie header is no cookie
+        return None
+    return jar[name].value if name in jar else None
+
+
+def _with_headers(send):
+    async def send_with_headers(message):
+        if message["type"] == "http.response.start":
+            present = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+            message = {**message, "headers": list(message.get("headers", [])) + extra}
+        await send(message)
+
+    return send_with_headers
+
+
+async def _refuse(send, status: int, message: str, headers: list | None = None) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")] + SECURITY_HEADERS})
-    await send({"type": "http.response.body", "body": message})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")] + (headers or [])})
+    await send({"type": "http.response.body", "body": message.encode()})
 
 
-async def _read_api_body(receive) -> tuple[bytes, tuple[int, bytes] | None]:
-    """The whole request body, or why it is refused: too large, or not {"data": [...]}."""
+async def _json(send, status: int, payload: dict, headers: list | None = None) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"cache-control", b"no-store")] + (headers or [])})
+    await send({"type": "http.response.body", "body": json.dumps(payload, ensure_ascii=False).encode()})
+
+
+async def _read_json(receive, limit: int) -> tuple[bytes, dict, tuple[int, str] | None]:
+    """The whole request body and its JSON object, or why it is refused: too large, not JSON."""
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"", (400, "请求中断。".encode())
+            return b"", {}, (400, "请求中断。")
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_API_BODY:
-            return b"", (413, f"请求过大（上限 {MAX_API_BODY // 1024} KB）。".encode())
+        if size > limit:
+            return b"", {}, (413, f"请求过大（上限 {max(limit // 1024, 1)} KB）。")
         chunks.append(chunk)
         if not message.get("more_body"):
             break
@@ -96,10 +377,10 @@ async def _read_api_body(receive) -> tuple[bytes, tuple[int, bytes] | None]:
     try:
         payload = json.loads(body)
     except ValueError:
-        return b"", (400, "请求格式错误：需要 JSON。".encode())
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        return b"", (400, '请求格式错误：需要 {"data": [...]}。'.encode())
-    return body, None
+        return b"", {}, (400, "请求格式错误：需要 JSON。")
+    if not isinstance(payload, dict):
+        return b"", {}, (400, "请求格式错误：需要 JSON 对象。")
+    return body, payload, None
 
 
 def _replay(body: bytes, receive):

@@ -131,14 +131,23 @@ def test_follow_up_reuses_topic_and_nonsense_gets_a_plain_refusal(page):
 
 
 def test_admin_uploads_a_summary_and_finds_it_after_rebuild(page, app_url):
+    sent = []  # every request the page makes: the password may only travel to /admin/login
+    page.on("request", lambda request: sent.append((request.url, request.post_data_buffer or b"")))
     page.get_by_role("tab", name="管理").click()
     page.locator("#admin-password input").fill("wrong")
     page.locator("#admin-unlock").click()
-    page.wait_for_timeout(500)
+    page.wait_for_function("() => document.querySelector('#admin-note')?.innerText.includes('密码错误')", timeout=10_000)
     assert not page.locator("#rebuild").is_visible()
     page.locator("#admin-password input").fill(PASSWORD)
     page.locator("#admin-unlock").click()
     page.wait_for_selector("#rebuild", state="visible")
+    assert page.locator("#admin-password input").count() == 0 or not page.locator("#admin-password").is_visible()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "qa_admin")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # page scripts cannot read the token
+    carrying = {url.split("?")[0].rsplit("/", 2)[-2:][-1] for url, body in sent if PASSWORD.encode() in body}
+    assert carrying == {"login"}, carrying
+    assert not any(cookie["value"].encode() in body or cookie["value"] in url for url, body in sent)
     upload = app_url[1] / "急诊科总结.txt"
     page.locator("#upload input[type=file]").set_input_files(
         files=[{"name": "急诊科总结.txt", "mimeType": "text/plain", "buffer": NEW_SUMMARY.encode()}])
@@ -153,6 +162,11 @@ def test_admin_uploads_a_summary_and_finds_it_after_rebuild(page, app_url):
     page.get_by_role("tab", name="问答").click()
     reply = ask(page, "救护车平均出车时间")
     assert "急诊科总结.txt" in reply
+    page.get_by_role("tab", name="管理").click()
+    page.locator("#admin-logout").click()
+    page.wait_for_selector("#admin-password input", state="visible")
+    assert not page.locator("#rebuild").is_visible()
+    assert not any(c["name"] == "qa_admin" for c in page.context.cookies())
 
 
 @pytest.fixture(scope="module")
