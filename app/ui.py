@@ -25,7 +25,7 @@ from .search import EmptyQuestion, Hit, SearchResult, Searcher
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
-SESSION_CAPACITY = 2000  # browser sessions whose state is kept (~100 KB each); the oldest go first
+SESSION_CAPACITY = 2000  # browser sessions whose state is kept (~100 KB each); the oldest go first (QA_SESSION_CAPACITY)
 SESSION_LIFETIME = 12 * 3600  # seconds a session's chat, sources and basket are kept after their last change
 MAX_HISTORY = 40  # chat messages kept (and sent back to the server) per session
 GRADIO_CACHE_SWEEP = 600  # seconds between sweeps of Gradio's cache (files older than EXPORT_MAX_AGE go)
@@ -402,6 +402,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     app.queue(default_concurrency_limit=4, max_size=web.QUEUE_SIZE).launch(
         server_name=host, server_port=port, show_error=False, footer_links=["api"],
         max_file_size="20mb", theme=gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["monospace"]), css=CSS,
-        enable_monitoring=False, state_session_capacity=SESSION_CAPACITY, app_kwargs=web.app_kwargs(edge),
+        enable_monitoring=False, state_session_capacity=int(os.environ.get("QA_SESSION_CAPACITY") or SESSION_CAPACITY), app_kwargs=web.app_kwargs(edge),
     )
     return 0

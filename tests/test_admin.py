@@ -115,3 +115,27 @@ def test_the_password_guard_doubles_the_wait_after_three_wrong_passwords(monkeyp
     assert guard.check("a", "s3cret") == (True, "")
     assert guard.check("a", "") == (False, "需要管理员密码。")  # not a guess: never counted
     assert [guard.check("a", "z")[1] for _ in range(3)] == ["密码错误。"] * 3  # success reset the count
+
+
+def test_an_admin_token_expires_is_revoked_and_only_its_digest_is_kept():
+    from app.admin import AdminSessions
+
+    now = [1000.0]
+    sessions = AdminSessions(lifetime=60, clock=lambda: now[0])
+    token, other = sessions.issue(), sessions.issue()
+    assert token != other and sessions.valid(token) and not sessions.valid(token + "x") and not sessions.valid("")
+    assert token not in repr(vars(sessions))
+    sessions.revoke(other)
+    assert not sessions.valid(other) and sessions.valid(token)
+    now[0] += 61
+    assert not sessions.valid(token)
+
+
+def test_the_admin_tab_is_guarded_by_a_password_open_on_loopback_and_off_elsewhere(monkeypatch):
+    from app.admin import admin_mode
+
+    monkeypatch.delenv("QA_ADMIN_PASSWORD", raising=False)
+    assert [admin_mode(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "10.0.0.5")] == [
+        "open", "open", "open", "off", "off"]
+    monkeypatch.setenv("QA_ADMIN_PASSWORD", "s3cret")
+    assert admin_mode("0.0.0.0") == "password"

@@ -62,7 +62,8 @@ def ask_until(client: int, url: str, questions: list[str], stop: threading.Event
     from gradio_client import Client
 
     try:
-        api = Client(url, verbose=False, analytics_enabled=False)
+        # Each staff member its own address, as a reverse proxy in front of the app reports it.
+        api = Client(url, verbose=False, analytics_enabled=False, headers={"X-Forwarded-For": f"10.0.0.{client + 1}"})
     except Exception as error:  # noqa: BLE001 - a client that cannot connect is a failed request
         log.append(Request(client, "(connect)", time.time(), time.time(), error=repr(error)))
         return
@@ -87,7 +88,9 @@ def test_sixteen_clients_for_a_minute_during_a_rebuild(seed_index, tmp_path):
     shutil.copytree(seed_index.seeds, tmp_path / "seeds")
     shutil.copytree(seed_index.index, tmp_path / "index")
     server_log = tmp_path / "server.log"
-    with serving("--index", str(tmp_path / "index"), "--seeds", str(tmp_path / "seeds"), log=server_log) as (url, _):
+    environment = {**os.environ, "PYTHONIOENCODING": "utf-8", "QA_TRUSTED_PROXIES": "127.0.0.1"}
+    with serving("--index", str(tmp_path / "index"), "--seeds", str(tmp_path / "seeds"), env=environment,
+                 log=server_log) as (url, _):
         questions = [q.query for q in read_questions(PROJECT_ROOT / "bench" / "eval" / "seeds_questions.jsonl")]
         log: list[Request] = []
         stop = threading.Event()

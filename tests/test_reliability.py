@@ -596,6 +596,8 @@ OFFLINE_SWITCHES = ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "HF_HUB_DISABL
 
 def app_environment(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in OFFLINE_SWITCHES} | {"PYTHONIOENCODING": "utf-8"} | extra
+
+
 #: Runs `python -m app …` with an audit hook that logs every socket the process resolves,
 #: binds, connects or sends to (Python raises these events for all socket use, library or not).
 AUDITED_APP = """
@@ -620,26 +622,49 @@ def guarded_app(seed_index, tmp_path_factory):
     shutil.copytree(seed_index.seeds, work / "seeds")
     copy_index(seed_index.index, work / "index")
     with serving("--index", str(work / "index"), "--seeds", str(work / "seeds"), launcher=("-c", AUDITED_APP),
-                 env=app_environment(QA_ADMIN_PASSWORD=PASSWORD, QA_SOCKET_LOG=str(work / "sockets.jsonl")),
+                 env=app_environment(QA_ADMIN_PASSWORD=PASSWORD, QA_SOCKET_LOG=str(work / "sockets.jsonl"),
+                                     QA_TEMP_DIR=str(work / "tmp")),
                  log=work / "server.log") as (url, process):
         yield url, work, process
 
 
-def gradio_call(url: str, api_name: str, data: list, session: str) -> dict:
+def client_at(address: str, **options):
+    """An HTTP client whose requests come from `address` (any 127.x.y.z is this machine's loopback),
+    so that tests can be several clients, as the app tells clients apart by address."""
+    import httpx
+
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=300, **options)
+
+
+def join(url: str, api_name: str, data: list, session: str, client=None):
+    """Join the queue for one event handler as the page does; returns the HTTP response."""
+    import httpx
+
+    client = client or httpx.Client(timeout=60)
+    dependencies = client.get(url + "config").json()["dependencies"]
+    fn_index = next(i for i, d in enumerate(dependencies) if d.get("api_name") == api_name)
+    return client.post(url + "gradio_api/queue/join", json={
+        "data": data, "fn_index": fn_index, "session_hash": session, "trigger_id": None, "event_data": None})
+
+
+def gradio_call(url: str, api_name: str, data: list, session: str, client=None) -> dict:
     """Call one event handler of the app as its page does (queue/join, then the event stream);
     returns the final message: {"output": {"data": …}} or {"output": {"error": …}}."""
     import httpx
 
-    dependencies = httpx.get(url + "config", timeout=30).json()["dependencies"]
-    fn_index = next(i for i, d in enumerate(dependencies) if d.get("api_name") == api_name)
-    joined = httpx.post(url + "gradio_api/queue/join", timeout=30, json={
-        "data": data, "fn_index": fn_index, "session_hash": session, "trigger_id": None, "event_data": None})
+    client = client or httpx.Client(timeout=300)
+    joined = join(url, api_name, data, session, client)
     joined.raise_for_status()
-    with httpx.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}, timeout=300) as events:
+    with client.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}) as events:
         for line in events.iter_lines():
             if line.startswith("data:") and (message := json.loads(line[5:]))["msg"] == "process_completed":
                 return message
     raise AssertionError(f"{api_name}: the event stream ended without a result")
+
+
+def sign_in(url: str, password: str, client):
+    """POST /admin/login as the page's script does; returns the response (the cookie lands in `client`)."""
+    return client.post(url + "admin/login", json={"password": password})
 
 
 def test_the_app_listens_on_loopback_only(guarded_app):
@@ -650,20 +675,135 @@ def test_the_app_listens_on_loopback_only(guarded_app):
     assert listening and all(address.ip == "127.0.0.1" for address in listening)
 
 
-def test_admin_actions_are_refused_on_the_server_without_the_password(guarded_app):
+def test_admin_actions_need_a_signed_in_cookie_and_a_replayed_session_hash_is_nothing(guarded_app):
+    """Issue 17, finding 4: replaying an unlocked session's hash from another client, without
+    cookies, gave admin rights. Now admin rights are an HttpOnly cookie from /admin/login."""
     url, work, _ = guarded_app
     before = tree(work / "seeds"), (work / "index" / "CURRENT").read_text()
-    session = uuid.uuid4().hex  # a client that skips the password form and calls the handlers directly
-    for api_name, data in (("rebuild", [PASSWORD]), ("upload", [None, True, PASSWORD])):
-        refused = gradio_call(url, api_name, data, session)  # the password field is server-side state
-        assert refused["output"]["error"] == "需要管理员密码。" and not refused["success"]
-    assert gradio_call(url, "unlock", ["wrong"], session)["output"]["data"][1] == "密码错误。"
-    assert gradio_call(url, "rebuild", [None], session)["output"]["error"] == "需要管理员密码。"
+    session = uuid.uuid4().hex
+    with client_at("127.0.0.21") as stranger:
+        for api_name, data in (("rebuild", []), ("upload", [None, True])):
+            refused = join(url, api_name, data, session, stranger)
+            assert (refused.status_code, refused.text) == (403, "需要管理员登录。")
+        wrong = sign_in(url, "wrong", stranger)
+        assert (wrong.status_code, wrong.json()["message"], "set-cookie" in wrong.headers) == (403, "密码错误。", False)
     assert (tree(work / "seeds"), (work / "index" / "CURRENT").read_text()) == before
 
-    assert gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1].startswith("**索引状态**")
-    rebuilt = gradio_call(url, "rebuild", [None], session)["output"]["data"][0]
-    assert rebuilt.startswith("重建完成：5 个文档")
+    with client_at("127.0.0.22") as admin:
+        signed = sign_in(url, PASSWORD, admin)
+        assert signed.status_code == 200 and signed.json() == {"ok": True, "message": "已进入管理。"}
+        cookie = signed.headers["set-cookie"]
+        token = admin.cookies["qa_admin"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and len(token) >= 40
+        assert token not in signed.text and PASSWORD not in signed.text
+        entered = gradio_call(url, "enter_admin", ["已进入管理。"], session, admin)["output"]["data"]
+        assert entered[2].startswith("**索引状态**") and entered[3] == ""
+        rebuilt = gradio_call(url, "rebuild", [], session, admin)["output"]["data"][0]
+        assert rebuilt.startswith("重建完成：5 个文档")
+    with client_at("127.0.0.21") as replayer:  # the admin's session hash, from elsewhere, without the cookie
+        assert join(url, "rebuild", [], session, replayer).status_code == 403
+        assert gradio_call(url, "enter_admin", ["已进入管理。"], session, replayer)["output"]["data"][1] == {
+            "visible": False, "__type__": "update"}
+    with client_at("127.0.0.22") as admin:
+        admin.cookies.set("qa_admin", token)
+        assert admin.post(url + "admin/logout").json()["message"] == "已退出管理。"
+        admin.cookies.set("qa_admin", token)  # the old token, kept by the client, is dead
+        assert join(url, "rebuild", [], session, admin).status_code == 403
+    log = (work / "server.log").read_text("utf-8", errors="replace")
+    assert token not in log and PASSWORD not in log
+
+
+def test_a_flood_from_one_client_is_refused_and_another_clients_question_gets_through(guarded_app):
+    """Issue 17, finding 1: one client queued 400 long searches and a normal question waited 112 s."""
+    import asyncio
+
+    import httpx
+
+    url, work, _ = guarded_app
+    dependencies = httpx.get(url + "config", timeout=30).json()["dependencies"]
+    search = next(i for i, d in enumerate(dependencies) if d.get("api_name") == "search")
+    long_question = "医院如何推行院务公开，加强民主管理，" * 100
+
+    async def flood() -> list[httpx.Response]:
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.31")
+        async with httpx.AsyncClient(transport=transport, timeout=120) as attacker:
+            session = uuid.uuid4().hex
+            return await asyncio.gather(*[attacker.post(url + "gradio_api/queue/join", json={
+                "data": [long_question, 50], "fn_index": search, "session_hash": session}) for _ in range(400)])
+
+    def normal_question() -> tuple[float, list]:
+        with client_at("127.0.0.32") as user:
+            start = time.monotonic()
+            event = user.post(url + "gradio_api/call/search", json={"data": ["院务公开", 3]}).json()["event_id"]
+            with user.stream("GET", url + f"gradio_api/call/search/{event}") as stream:
+                lines = [line for line in stream.iter_lines() if line.startswith("data:")]
+            return time.monotonic() - start, json.loads(lines[-1][5:])
+
+    async def both():
+        attack = asyncio.create_task(flood())
+        await asyncio.sleep(0.3)
+        answered = await asyncio.to_thread(normal_question)
+        return await attack, answered
+
+    responses, (seconds, hits) = asyncio.run(both())
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(refused) >= 300 and len(responses) - len(refused) <= 60
+    assert refused[0].text.startswith("您的请求过多") and refused[0].headers["retry-after"] == "2"
+    assert {r.status_code for r in responses} <= {200, 429}
+    assert seconds < 2.0, seconds
+    assert "院务公开" in hits[0][0]["text"]
+
+
+def test_an_upload_without_the_admin_cookie_is_refused_before_a_byte_is_written(guarded_app):
+    """Issue 17, finding 2: anyone could POST 1,000 files of 20 MB to /gradio_api/upload."""
+    url, work, _ = guarded_app
+    temp, big = work / "tmp", os.urandom(15 * 1048576)
+    before = tree(temp), tree(work / "seeds")
+    with client_at("127.0.0.41") as stranger:
+        refused = stranger.post(url + "gradio_api/upload", files=[("files", ("a.txt", big)), ("files", ("b.txt", big))])
+    assert (refused.status_code, refused.text) == (403, "需要管理员登录后才能上传。")
+    with client_at("127.0.0.42") as admin:
+        assert sign_in(url, PASSWORD, admin).status_code == 200
+        too_much = admin.post(url + "gradio_api/upload", files=[("files", (f"{n}.txt", big)) for n in range(7)])
+        assert too_much.status_code == 413 and too_much.text.startswith("上传过大")
+        assert (tree(temp), tree(work / "seeds")) == before
+        kept = admin.post(url + "gradio_api/upload", files=[("files", ("总结.txt", "一、工作\n内容".encode()))])
+    assert kept.status_code == 200 and Path(kept.json()[0]).is_relative_to(temp)  # the app's own folder
+
+
+#: Values a hostile client sends to each handler the page uses (position, value), from the attack
+#: that found 43 tracebacks: wrong types, out-of-range numbers, labels that are not choices.
+HOSTILE_INPUTS = [
+    ("respond", ["院务公开", "不是对话", 3, [], [], None]), ("respond", ["院务公开", [{"role": "x"}], 3, [], [], None]),
+    ("respond", ["院务公开", [], "abc", [], [], None]), ("respond", ["院务公开", [], 1e308, [], [], None]),
+    ("respond", [123, [], 3, [], [], None]), ("respond", ["院务公开", [], 3, ["不存在.txt"], [], None]),
+    ("respond", ["院务公开", [], 3, "x", {"a": 1}, None]), ("pick_source", [{"a": 1}, None]),
+    ("add_to_basket", ["[1] 伪造", None, None]), ("view_source", [[1, 2], None]), ("remove", [None, "0. x"]),
+    ("lambda", [None, 12345]), ("refresh_filters", [["伪造.txt"]]), ("enter_admin", [{"a": 1}]),
+]
+
+
+def test_hostile_requests_get_short_chinese_refusals_and_leave_no_traceback(guarded_app):
+    """Issue 17, findings 9 and 10: crafted inputs printed tracebacks, /run/search failed when k
+    was left out (the API description gives it a default) and answered a blank question with 500;
+    messages named server paths."""
+    import httpx
+
+    url, work, _ = guarded_app
+    for api_name, data in HOSTILE_INPUTS:
+        refused = join(url, api_name, data, uuid.uuid4().hex)
+        assert refused.status_code == 422, (api_name, data, refused.text)
+        assert refused.text.startswith("输入无效：第"), refused.text
+    run = url + "gradio_api/run/search"
+    assert [h["doc"] for h in httpx.post(run, json={"data": ["院务公开"]}, timeout=60).json()["data"][0]][:1]
+    assert len(httpx.post(run, json={"data": ["院务公开"]}, timeout=60).json()["data"][0]) == 5  # the default k
+    blank = httpx.post(run, json={"data": ["   ", 3]}, timeout=60)
+    assert (blank.status_code, blank.json()["error"]) == (400, "问题为空：请输入要查找的内容。")
+    outside = join(url, "upload", [[{"path": str(PROJECT_ROOT / "README.md"), "meta": {"_type": "gradio.FileData"}}],
+                                   True], uuid.uuid4().hex)  # "Cannot move <the project folder>/…" before
+    assert outside.status_code == 403 and str(PROJECT_ROOT) not in outside.text
+    log = (work / "server.log").read_text("utf-8", errors="replace")
+    assert "Traceback" not in log
 
 
 def test_refused_requests_leave_no_traceback_in_the_server_log(guarded_app):
@@ -674,7 +814,7 @@ def test_refused_requests_leave_no_traceback_in_the_server_log(guarded_app):
     for question, k, message in (("   ", 3, "问题为空"), ("院务公开", "abc", "段落数 k 必须是整数")):
         with pytest.raises(Exception, match=message):
             client.predict(question, k, api_name="/search")
-    assert gradio_call(url, "rebuild", [None], uuid.uuid4().hex)["output"]["error"] == "需要管理员密码。"
+    assert join(url, "rebuild", [], uuid.uuid4().hex).text == "需要管理员登录。"
     assert "Traceback" not in (work / "server.log").read_text("utf-8")
 
 
@@ -838,21 +978,60 @@ def test_a_restart_with_a_large_pending_document_serves_the_old_index_first(seed
 def test_password_guessing_is_slowed_down_per_client_and_logged_without_the_password(guarded_app):
     """Issue 17, finding 7: about 100 guesses a second went through the unlock handler. After
     three wrong passwords a client must wait before its next attempt is checked — even the right
-    one — and every wrong password is logged with the client, never with the password."""
+    one — and every wrong password is logged with the client, never with the password. Another
+    client is not slowed down by it."""
     url, work, _ = guarded_app
-    session = uuid.uuid4().hex
-    for _ in range(3):  # every client here is 127.0.0.1: start unlocked, which resets its count
-        reply = gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1]
-        if reply.startswith("**索引状态**"):
-            break
-        time.sleep(float(re.search(r"请 (\d+) 秒", reply).group(1)))
     guesses = [f"猜测-{n}" for n in range(5)]
-    replies = [gradio_call(url, "unlock", [guess], session)["output"]["data"][1] for guess in guesses[:4]]
-    assert replies == ["密码错误。"] * 4  # three free, the fourth starts a one-second wait
-    assert gradio_call(url, "unlock", [guesses[4]], session)["output"]["data"][1].startswith("密码错误次数过多")
-    assert gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1].startswith("密码错误次数过多")
-    time.sleep(1.2)
-    assert gradio_call(url, "unlock", [PASSWORD], session)["output"]["data"][1].startswith("**索引状态**")
+    with client_at("127.0.0.61") as guesser:
+        replies = [sign_in(url, guess, guesser).json()["message"] for guess in guesses[:4]]
+        assert replies == ["密码错误。"] * 4  # three free, the fourth starts a one-second wait
+        assert sign_in(url, guesses[4], guesser).json()["message"].startswith("密码错误次数过多")
+        locked_out = sign_in(url, PASSWORD, guesser)
+        assert locked_out.status_code == 403 and locked_out.json()["message"].startswith("密码错误次数过多")
+        with client_at("127.0.0.62") as colleague:
+            assert sign_in(url, PASSWORD, colleague).status_code == 200
+        time.sleep(1.2)
+        assert sign_in(url, PASSWORD, guesser).status_code == 200
     log = (work / "server.log").read_text("utf-8", errors="replace")
-    assert "管理员密码错误：客户端 127.0.0.1 第 4 次" in log
+    assert "管理员密码错误：客户端 127.0.0.61 第 4 次" in log
     assert not any(guess in log for guess in guesses) and PASSWORD not in log
+
+def test_session_state_is_capped_and_the_oldest_session_goes_first(seed_index, tmp_path):
+    """Issue 17, finding 3: every new session hash kept its state for ever (92 KB each)."""
+    with serving("--index", str(seed_index.index), env=app_environment(QA_SESSION_CAPACITY="3"),
+                 log=tmp_path / "server.log") as (url, _):
+        def ask(session: str) -> str:
+            reply = gradio_call(url, "respond", ["医院如何推行院务公开", [], 3, [], [], None], session)
+            return reply["output"]["data"][3]["choices"][0][0]
+
+        first = uuid.uuid4().hex
+        label = ask(first)
+        kept = gradio_call(url, "add_to_basket", [label, None, None], first)["output"]["data"]
+        assert kept[1].startswith("1. ")
+        for _ in range(4):
+            ask(uuid.uuid4().hex)
+        forgotten = join(url, "add_to_basket", [label, None, None], first)  # its sources are gone with it
+        assert (forgotten.status_code, forgotten.text.startswith("输入无效")) == (422, True)
+        assert "Traceback" not in (tmp_path / "server.log").read_text("utf-8")
+
+
+def test_served_beyond_loopback_without_a_password_there_is_no_admin(seed_index, tmp_path):
+    """Issue 17: with QA_ADMIN_PASSWORD unset the admin tab was open to anyone on the network."""
+    import httpx
+
+    environment = app_environment()
+    environment.pop("QA_ADMIN_PASSWORD", None)
+    with serving("--index", str(seed_index.index), "--host", "0.0.0.0", env=environment,
+                 log=tmp_path / "server.log") as (url, _):
+        config = httpx.get(url + "config", timeout=30).json()
+        tabs = [c["props"] for c in config["components"] if c["props"].get("label") == "管理"]
+        assert tabs and tabs[0]["visible"] is False
+        refused = httpx.post(url + "admin/login", json={"password": ""}, timeout=30)
+        assert (refused.status_code, refused.json()["message"]) == (403, "此服务器未开放管理功能。")
+        assert join(url, "rebuild", [], uuid.uuid4().hex).status_code == 403
+        assert httpx.post(url + "gradio_api/upload", files={"files": ("a.txt", b"x")}, timeout=30).status_code == 403
+        from gradio_client import Client
+
+        assert len(Client(url, verbose=False).predict("院务公开", 3, api_name="/search")) == 3
+    assert "不开放“管理”页面" in (tmp_path / "server.log").read_text("utf-8")
+
