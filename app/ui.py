@@ -170,7 +170,7 @@ def build_app(searcher: Searcher, edge: web.Edge | None = None):
             raise gr.Error(str(error), print_exception=False) from error
 
     def respond(question, history, k, documents, articles, topic):
-        history = list(history or [])
+        history = list(history or [])[-(MAX_HISTORY - 2):]  # the two new messages make MAX_HISTORY
         if not question or not question.strip():
             return gr.update(), history, gr.update(), gr.update(), [], topic
         query = conversation.effective_query(question, topic)

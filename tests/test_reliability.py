@@ -288,6 +288,13 @@ def chat(searcher):
     return next(f.fn for f in app.fns.values() if f.name == "respond")
 
 
+def test_a_long_chat_keeps_only_its_last_forty_messages(chat):
+    """Issue 17, finding 3: input values were kept with no bound; the chat sends its whole history back."""
+    old = [{"role": role, "content": f"第{n}条"} for n in range(60) for role in ("user", "assistant")]
+    _, history, *_ = chat("医院如何推行院务公开", old, 3, [], [], None)
+    assert len(history) == 40 and history[0]["content"] == "第41条" and history[-2]["content"] == "医院如何推行院务公开"
+
+
 @settings(FUZZ, max_examples=20)
 @given(question=QUESTIONS)
 def test_chat_answers_any_question_without_injecting_markup(question, chat):
