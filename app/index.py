@@ -46,11 +46,12 @@ import numpy as np
 
 from . import lexical, neardup
 from .config import FusionWeights, data_lines
-from .folding import simplified
-from .translate import Dictionary
 from .chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, Chunk, chunk_document, sentence_windows, window_text
 from .documents import SkippedFile, discover, load
+from .folding import simplified
 from .model import Embedder, model_identity
+from .stores import SEARCH_DEPTH, window_query
+from .translate import Dictionary
 
 if TYPE_CHECKING:
     import faiss
@@ -65,8 +66,6 @@ EMBED_STEP = 128  # passages embedded between progress reports and cache writes
 # deep enough that its top 10 agree with exact search on RECALL_TARGET of probe questions.
 EXACT_SEARCH_UP_TO = 50_000
 RECALL_TARGET = 0.995  # on the probes: a margin for questions unlike them (the goal is 0.99)
-SEARCH_DEPTH = 100  # dense candidates a search asks FAISS for (app.search reads it)
-WINDOW_DEPTH = 400  # window candidates a search asks FAISS for (a chunk has ~4 windows)
 
 Progress = Callable[[str, int, int], None]
 
@@ -539,14 +538,6 @@ def with_bias(vectors: np.ndarray, probes: np.ndarray) -> np.ndarray:
     english = _english_probes()
     bias = np.stack([(probes[english] @ vectors.T).mean(axis=0), (probes[~english] @ vectors.T).mean(axis=0)], axis=1)
     return np.ascontiguousarray(np.hstack([vectors, bias.astype(np.float32)]))
-
-
-def window_query(query: np.ndarray, cjk_share: float, bias_weight: float) -> np.ndarray:
-    """Question vectors (n, dim) extended so that their inner product with `with_bias` vectors
-    is the cosine minus `bias_weight` times the window's closeness to questions of the
-    question's language (English and Chinese mixed by the question's share of CJK)."""
-    columns = np.tile(np.array([[-bias_weight * (1 - cjk_share), -bias_weight * cjk_share]], np.float32), (len(query), 1))
-    return np.ascontiguousarray(np.hstack([query.astype(np.float32), columns]))
 
 
 def _mark_duplicates(rows: list[dict]) -> None:

@@ -2,10 +2,11 @@
 
 The `Searcher` serves the generation CURRENT points at and picks up a new one between
 requests, so a rebuild never interrupts answering. A question is embedded once
-(`query: ` prompt) and scored by FAISS against every chunk and every sentence window of a
-chunk (a chunk's dense score is mostly its best sentence's); its jieba terms are scored by
-BM25; the two are fused with weights that depend on the question, and near-duplicate
-passages collapse into one hit that lists where else the text appears.
+(`query: ` prompt) and the dense store (`app/stores.py`) returns its best chunks by their own
+and their best sentence window's closeness; the lexical store returns the chunks its jieba
+terms match in BM25; both apply the filters themselves. The union of the two candidate lists is
+fused with weights that depend on the question, and near-duplicate passages collapse into one
+hit that lists where else the text appears.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from .confidence import ConfidenceModel, Evidence
 from .config import Settings
 from .documents import Document, load
 from .folding import fold, simplified
-from .index import SEARCH_DEPTH, WINDOW_DEPTH, Generation, IndexCorrupt, current_name, load_generation, window_query
+from .index import Generation, IndexCorrupt, current_name, load_generation
 from .model import Embedder
+from .stores import Bm25Store, DenseCandidates, DenseStore, FaissDenseStore, Filters, LexicalStore
 from .translate import english_words, lemmas, strongest
 
 log = logging.getLogger(__name__)
@@ -51,27 +53,11 @@ def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
     yield from (row for row in np.argsort(-scores, kind="stable").tolist() if row not in taken)
 
 
-def _best_per_row(index, query: np.ndarray, depth: int, count: int, owner: np.ndarray | None = None) -> np.ndarray:
-    """For each of `count` rows (chunks), the best inner product of the question with its
-    vectors among the `depth` FAISS candidates of `index` — the chunk's own vector, or, through
-    `owner` (vector -> chunk row), its windows'. Rows without a candidate get the lowest
-    candidate's value: at most that, and far below the top, where `fuse` ignores dense
-    differences anyway."""
-    scores = np.zeros(count, np.float32)
-    if index.ntotal:
-        values, found = index.search(query, min(depth, index.ntotal))
-        valid = found[0] >= 0
-        if valid.any():
-            values, found = values[0][valid], found[0][valid]
-            scores[:] = values.min()
-            np.maximum.at(scores, found if owner is None else owner[found], values)
-    return scores
-
-
-def _agreement(row: int, dense: np.ndarray, lexical_scores: np.ndarray) -> float:
-    """The mean of the reciprocal ranks of `row` by dense score and by BM25 alone (no BM25 match: 0)."""
-    by_dense = 1.0 / (int((dense > dense[row]).sum()) + 1)
-    by_lexical = 1.0 / (int((lexical_scores > lexical_scores[row]).sum()) + 1) if lexical_scores[row] > 0 else 0.0
+def _agreement(row: int, dense: DenseCandidates | None, lexical_score: float, lexical_scores: np.ndarray) -> float:
+    """The mean of the reciprocal ranks of `row` by dense score and by BM25 alone (no BM25
+    match: 0; no dense search: 1, as every chunk then ties)."""
+    by_dense = 1.0 / dense.rank(row) if dense is not None else 1.0
+    by_lexical = 1.0 / (int((lexical_scores > lexical_score).sum()) + 1) if lexical_score > 0 else 0.0
     return (by_dense + by_lexical) / 2
 
 
@@ -226,6 +212,7 @@ class Searcher:
         self._background: np.ndarray | None = None
         self._confidence = confidence
         self._folded_texts: tuple[str, dict[int, str]] = ("", {})
+        self._stores: tuple[tuple, DenseStore | None, LexicalStore | None] = ((), None, None)
         self._lock = threading.Lock()
         self._background_lock = threading.Lock()
 
@@ -318,32 +305,47 @@ class Searcher:
         text = clean_question(question)
         k = max(1, min(int(k), 50))
         generation = self.generation
+        dense_store, lexical_store = self.stores(generation)
+        filters = Filters.of(documents, articles)
         plan = self.plan(text, generation)
-        n = len(generation.chunks)
         query, own_vector = self.query_vectors(plan) if signals != "lexical" else (None, None)
-        dense, _, sentences = (self.dense_scores(generation, query, plan.cjk_share) if query is not None
-                                           else (np.zeros(n, np.float32),) * 3)
-        lexical_scores = generation.lexical.scores(plan.terms) if signals != "dense" else np.zeros(n, np.float32)
+        dense = dense_store.search(query, plan.cjk_share, filters) if query is not None else None
+        lexical_rows, lexical_found = (lexical_store.search(plan.terms, filters) if signals != "dense"
+                                       else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        rows = np.union1d(dense.rows if dense is not None else [], lexical_rows).astype(np.int64)
+        scores, _, sentences = dense.values(rows) if dense is not None else (np.zeros(len(rows), np.float32),) * 3
+        lexical_scores = np.zeros(len(rows), np.float32)
+        lexical_scores[np.searchsorted(rows, lexical_rows)] = lexical_found
         if signals == "dense":
-            fused = dense
+            fused = scores
         elif signals == "lexical":
             fused = lexical_scores
         else:
-            fused = fuse(dense, lexical_scores, self.lexical_weight(plan), self.fusion.dense_width)
-        if documents or articles:
-            fused = np.where(self._allowed(generation, set(documents), set(articles)), fused, -np.inf)
-        rows = self._ranked_rows(generation, fused, max(k, CONFIDENCE_DEPTH))
-        margin = self.background_margin(own_vector, generation) if own_vector is not None else 0.0
-        evidence = [self._evidence(plan, self._folded(generation, row), float(dense[row]), float(sentences[row]),
-                                   margin, _agreement(row, dense, lexical_scores)) for row in rows]
+            fused = fuse(scores, lexical_scores, self.lexical_weight(plan), self.fusion.dense_width)
+        ranked = self._ranked(generation, rows, fused, max(k, CONFIDENCE_DEPTH))
+        margin = self.background_margin(own_vector, dense_store) if own_vector is not None else 0.0
+        evidence = [self._evidence(plan, self._folded(generation, int(rows[i])), float(scores[i]), float(sentences[i]),
+                                   margin, _agreement(int(rows[i]), dense, float(lexical_scores[i]), lexical_found))
+                    for i in ranked]
         relevance = [self.confidence_model.relevance(e) for e in evidence]
         level = self.confidence_model.level(evidence[:CONFIDENCE_DEPTH]) if signals == "hybrid" \
-            else ("high" if rows else "none")
+            else ("high" if ranked else "none")
         hits = [] if level == "none" else [
-            self._hit(generation, row, float(fused[row]), r, level) for row, r in zip(rows[:k], relevance)]
+            self._hit(generation, int(rows[i]), float(fused[i]), r, level) for i, r in zip(ranked[:k], relevance)]
         terms = tuple(t for t in plan.terms if not t.startswith("§"))
         return SearchResult(question=text, expanded_query=plan.expanded_query, hits=hits, confidence=level,
                             terms=terms, evidence=tuple(evidence[:k]))
+
+    def stores(self, generation: Generation) -> tuple[DenseStore, LexicalStore]:
+        """The dense and lexical stores over `generation` (FAISS and in-process BM25), made once
+        per generation and window setting."""
+        key = (generation.name, self.fusion.window_share, self.fusion.window_bias)
+        with self._lock:
+            if self._stores[0] != key:
+                dense = FaissDenseStore(generation.chunks, generation.dense, generation.windows, generation.window_chunk,
+                                        self.fusion.window_share, self.fusion.window_bias)
+                self._stores = (key, dense, Bm25Store(generation.chunks, generation.lexical))
+            return self._stores[1], self._stores[2]
 
     def _folded(self, generation: Generation, row: int) -> str:
         """Chunk `row`'s heading path and text, folded (app/folding.py); computed once per generation."""
@@ -370,13 +372,6 @@ class Searcher:
             background=background_margin, translated=1.0 - plan.own_share,
         )
 
-    @staticmethod
-    def _allowed(generation: Generation, documents: set[str], articles: set[str]) -> np.ndarray:
-        return np.array([
-            (not documents or c.doc in documents) and (not articles or (c.section[:1] or ("",))[0] in articles)
-            for c in generation.chunks
-        ], dtype=bool)
-
     def query_vectors(self, plan: QueryPlan) -> tuple[np.ndarray, np.ndarray]:
         """The question's search vector and its own vector (each 1 × dimension), in Simplified
         script. A question with English words is also embedded followed by their Chinese terms,
@@ -392,19 +387,10 @@ class Searcher:
 
     def dense_scores(self, generation: Generation, query: np.ndarray,
                      cjk: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Dense score of every chunk, its own cosine with the question, and its best sentence's.
-
-        The score mixes the chunk's cosine with the corrected cosine of its best sentence
-        window (`window_share` of it; see app/index.py for the correction).
-        """
-        count = generation.dense.ntotal
-        cosines = _best_per_row(generation.dense, query, SEARCH_DEPTH, count)
-        if generation.windows is None or not self.fusion.window_share:
-            return cosines, cosines, cosines
-        best = _best_per_row(generation.windows, window_query(query, cjk, self.fusion.window_bias),
-                             WINDOW_DEPTH, count, generation.window_chunk)
-        share = self.fusion.window_share
-        return (1 - share) * cosines + share * best, cosines, best
+        """For benches that tune over whole arrays: the dense store's score, own cosine and best
+        sentence of every chunk (the floor for chunks that are no candidates)."""
+        candidates = self.stores(generation)[0].search(query, cjk)
+        return candidates.values(np.arange(len(generation.chunks)))
 
     def lexical_weight(self, plan: QueryPlan) -> float:
         """How far to trust BM25 for this question: much for Chinese, little for translations."""
@@ -412,29 +398,29 @@ class Searcher:
         translated = self.fusion.lexical_en * (1 - plan.own_share) * bool(plan.expansions)
         return own + translated
 
-    def background_margin(self, query: np.ndarray, generation: Generation) -> float:
+    def background_margin(self, query: np.ndarray, store: DenseStore) -> float:
         """How much closer the question (its own vector, 1 × dimension) is to general text
         (weather, sport, cooking, …) than to the best passage of the corpus; positive when
         general text wins."""
         background = self.background
-        if not background.size or not generation.dense.ntotal:
+        if not background.size or not store.count:
             return 0.0
-        best, _ = generation.dense.search(query, 1)
-        return float((background @ query[0]).max() - best[0][0])
+        return float((background @ query[0]).max() - store.best_cosine(query))
 
     @staticmethod
-    def _ranked_rows(generation: Generation, fused: np.ndarray, k: int) -> list[int]:
-        """The rows of the k best chunks, one per near-duplicate group."""
-        rows: list[int] = []
+    def _ranked(generation: Generation, rows: np.ndarray, fused: np.ndarray, k: int) -> list[int]:
+        """Positions in `rows` (ascending chunk rows) of the k best chunks by `fused`, ties by
+        row, one per near-duplicate group."""
+        ranked: list[int] = []
         seen_groups: set[int] = set()
-        for row in _best_first(fused):
-            if len(rows) == k or fused[row] == -np.inf:
+        for position in _best_first(fused):
+            if len(ranked) == k:
                 break
-            group = generation.duplicate_of[row]
+            group = generation.duplicate_of[int(rows[position])]
             if group not in seen_groups:
                 seen_groups.add(group)
-                rows.append(row)
-        return rows
+                ranked.append(position)
+        return ranked
 
     @staticmethod
     def _hit(generation: Generation, row: int, score: float, relevance: float, confidence: str) -> Hit:

@@ -40,11 +40,10 @@ import numpy as np  # noqa: E402
 from app import lexical  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.evaluate import evaluate, read_questions  # noqa: E402
-from app.index import (  # noqa: E402
-    SEARCH_DEPTH, WINDOW_DEPTH, Generation, build, dense_index, probe_questions, window_probes, window_query, with_bias,
-)
+from app.index import Generation, build, dense_index, probe_questions, window_probes, with_bias  # noqa: E402
 from app.model import Embedder, ensure_model  # noqa: E402
 from app.search import Searcher, cjk_share  # noqa: E402
+from app.stores import SEARCH_DEPTH, window_query  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench"
 PARTS = ["latency", "embedding", "start", "scale", "baselines"]
@@ -84,18 +83,18 @@ def latency(searcher: Searcher, texts: list[str], rounds: int) -> dict:
 
 
 def stage_latency(searcher: Searcher, texts: list[str]) -> dict:
-    """Median ms of each stage of a search: question encoding, FAISS (chunks and windows), BM25."""
+    """Median ms of each stage of a search: question encoding, the dense store (FAISS over chunks
+    and windows), the lexical store (question analysis and BM25)."""
     generation = searcher.generation
+    dense_store, lexical_store = searcher.stores(generation)
     encode, dense, bm25 = [], [], []
     for text in texts:
         t0 = time.perf_counter()
         vector = searcher.embedder.encode_queries([text])
         t1 = time.perf_counter()
-        generation.dense.search(vector, min(SEARCH_DEPTH, generation.dense.ntotal))
-        generation.windows.search(window_query(vector, cjk_share(text), searcher.fusion.window_bias),
-                                  min(WINDOW_DEPTH, generation.windows.ntotal))
+        dense_store.search(vector, cjk_share(text))
         t2 = time.perf_counter()
-        generation.lexical.scores(searcher.plan(text, generation).terms)
+        lexical_store.search(searcher.plan(text, generation).terms)
         t3 = time.perf_counter()
         encode.append(t1 - t0), dense.append(t2 - t1), bm25.append(t3 - t2)
     return {name: round(statistics.median(v) * 1000, 2) for name, v in

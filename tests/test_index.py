@@ -14,11 +14,11 @@ import pytest
 
 from app.config import PROJECT_ROOT, Settings
 from app.index import (
-    IndexCorrupt, IndexLocked, IndexMissing, build, build_lock, current_name, is_stale,
-    load_generation, window_query,
+    IndexCorrupt, IndexLocked, IndexMissing, build, build_lock, current_name, is_stale, load_generation,
 )
 from app.model import passage_precision
 from app.search import Searcher
+from app.stores import window_query
 
 from .conftest import SEEDS
 
@@ -246,3 +246,6 @@ def test_above_the_exact_limit_an_ivf_index_is_chosen_and_its_recall_recorded(
     exact = Searcher(seed_index, embedder=embedder)
     for question in ("how did hospitals handle 院务公开?", "结核病防治项目县的病人如何治疗", "工会为职工做了哪些实事"):
         assert [h.text for h in approximate.search(question, 3).hits] == [h.text for h in exact.search(question, 3).hits]
+        doc = exact.search(question, 3).hits[-1].doc  # filters pass into the inverted file's search too
+        assert [h.text for h in approximate.search(question, 3, documents=[doc]).hits] == \
+            [h.text for h in exact.search(question, 3, documents=[doc]).hits]

@@ -140,7 +140,7 @@ def test_questions_closer_to_general_text_than_to_any_passage_abstain(searcher, 
 def test_background_margin_separates_a_real_question_from_an_off_topic_one(searcher):
     def margin(question):
         query = searcher.embedder.encode_queries([question])
-        return searcher.background_margin(query, searcher.generation)
+        return searcher.background_margin(query, searcher.stores(searcher.generation)[0])
 
     assert searcher.background.shape == (64, 384)
     assert margin("What is the capital of France?") > 0.045
