@@ -1,10 +1,10 @@
 # make run  — install, convert the bundled model, build the index if stale, serve on 127.0.0.1:7860
-# make test — install the same, then run the whole test suite (what CI runs)
+# make test — install the same plus the test tools, lint with ruff, run the whole test suite (what CI runs)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install browser bench
+.PHONY: run test install install-dev lint browser bench
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,16 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
 
 # Debian's Chromium and CJK fonts for the browser tests (Playwright never downloads a browser here).
 browser:
@@ -25,9 +34,9 @@ run: install
 	$(PY) -m app serve
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a green one.
-test: install browser
+test: install-dev browser lint
 	$(PY) -m pytest -ra; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$status
 
-bench: install
+bench: install-dev
 	$(PY) bench/run.py

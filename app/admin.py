@@ -14,12 +14,12 @@ import ipaddress
 import logging
 import math
 import os
-import threading
-import time
 import re
 import secrets
 import shutil
 import tempfile
+import threading
+import time
 import unicodedata
 from pathlib import Path
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .neardup import normalise
-from .search import SIGNALS, EmptyQuestion, Hit, SearchResult, Searcher
+from .search import SIGNALS, EmptyQuestion, Hit, Searcher, SearchResult
 
 DEPTH = 10
 HALVES = ("tune", "report")

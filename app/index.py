@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import lexical, neardup
-from .config import FusionWeights, data_lines
 from .chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, Chunk, chunk_document, sentence_windows, window_text
+from .config import FusionWeights, data_lines
 from .documents import SkippedFile, discover, load
 from .folding import simplified
 from .model import Embedder, model_identity
@@ -213,7 +213,8 @@ def load_generation(index_dir: Path) -> Generation:
         manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
         for file_name, expected in manifest["files"].items():
             if _sha256_file(folder / file_name) != expected:
-                raise IndexCorrupt(f"索引文件已损坏：{folder / file_name}（校验和不符）。请运行 python build_index.py --full 重建索引。")
+                raise IndexCorrupt(f"索引文件已损坏：{folder / file_name}（校验和不符）。"
+                                   "请运行 python build_index.py --full 重建索引。")
         rows = [json.loads(line) for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
         dense = faiss.read_index(str(folder / "dense.faiss"))
         lexical_index = lexical.LexicalIndex.load(folder)

@@ -49,7 +49,8 @@ class BackgroundBuild:
     def _run(self, settings: Settings, reason: str) -> None:
         try:
             report = build(settings.seeds, settings.index, settings.model, progress=self._progress)
-            self.outcome = f"后台构建完成（{reason}）：{report.documents} 个文档，{report.chunks} 个段落，用时 {report.seconds:.0f} 秒"
+            self.outcome = (f"后台构建完成（{reason}）：{report.documents} 个文档，{report.chunks} 个段落，"
+                            f"用时 {report.seconds:.0f} 秒")
         except IndexProblem as problem:
             self.outcome = f"后台构建失败：{problem}"
         except Exception:  # noqa: BLE001 - a programming error: logged loudly, the old index keeps serving

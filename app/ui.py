@@ -17,11 +17,10 @@ from pathlib import Path
 import gradio as gr
 
 from . import answer, conversation, service, web
-from .answer import EXPORT_MAX_AGE, WEAK_NOTICE, export_basket
 from .admin import PASSWORD_VARIABLE, TOKEN_COOKIE, UploadRejected, admin_mode, admin_password, index_status, store_upload
+from .answer import EXPORT_MAX_AGE, WEAK_NOTICE, export_basket
 from .config import Settings
-from .search import EmptyQuestion, Hit, SearchResult, Searcher
-
+from .search import EmptyQuestion, Hit, Searcher, SearchResult
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
@@ -263,7 +262,7 @@ def build_app(searcher: Searcher, edge: web.Edge | None = None):
                 messages.append(f"- 未保存：{inert(str(problem))}")
         return "\n".join(messages) or "请先选择要上传的文件。", render_status(index_status(settings))
 
-    def rebuild(request: gr.Request, progress=gr.Progress()):
+    def rebuild(request: gr.Request, progress=gr.Progress()):  # noqa: B008 - how Gradio injects a progress bar
         refuse_unless_admin(request)
         from .index import IndexProblem, build
 
@@ -278,7 +277,7 @@ def build_app(searcher: Searcher, edge: web.Edge | None = None):
                            embedder=searcher.embedder)
         except IndexProblem as problem:
             return f"重建失败：{inert(str(problem))}", render_status(index_status(settings))
-        searcher.generation  # switch to the new generation now, not on the next question
+        _ = searcher.generation  # switch to the new generation now, not on the next question
         lines = [f"重建完成：{result.documents} 个文档，{result.chunks} 个段落，新计算 {result.embedded_chunks} 个段落、"
                  f"{result.embedded_windows} 个句子的向量，"
                  f"用时 {result.seconds:.1f} 秒。"]
@@ -402,6 +401,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     app.queue(default_concurrency_limit=4, max_size=web.QUEUE_SIZE).launch(
         server_name=host, server_port=port, show_error=False, footer_links=["api"],
         max_file_size="20mb", theme=gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["monospace"]), css=CSS,
-        enable_monitoring=False, state_session_capacity=int(os.environ.get("QA_SESSION_CAPACITY") or SESSION_CAPACITY), app_kwargs=web.app_kwargs(edge),
+        enable_monitoring=False, app_kwargs=web.app_kwargs(edge),
+        state_session_capacity=int(os.environ.get("QA_SESSION_CAPACITY") or SESSION_CAPACITY),
     )
     return 0

@@ -7,12 +7,14 @@ questions written for fitting only, bench/eval/train) is one example:
 the evidence of its result (app/confidence.py `question_evidence`). `about` is fitted to tell
 in-domain questions (answerable, or about hospital work the documents do not answer) from
 general ones (with a sample of the public sets' tune halves, each against its own corpus:
-being about the documents is not being about hospitals); `answers`, on in-domain questions, to tell those whose top five hold the answer.
+being about the documents is not being about hospitals); `answers`, on in-domain questions, to
+tell those whose top five hold the answer.
 The thresholds encode the goals on the tune half, each with a margin: the general-text rule
 may hide 0.5 % of answerable questions; `about_at` gives `none` to 95 %
 of general questions unless that would leave more than 1 % of answerable ones with nothing;
-`high_at` keeps 85 % of unanswerable in-domain questions from reading as answers. `--write` stores the model in app/data/confidence.json. The
-report half is printed and never used for fitting.
+`high_at` keeps 85 % of unanswerable in-domain questions from reading as answers. `--write`
+stores the model in app/data/confidence.json. The report half is printed and never used for
+fitting.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-from app.config import Settings  # noqa: E402
 from app.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Logistic, question_evidence  # noqa: E402
+from app.config import Settings  # noqa: E402
 from app.evaluate import first_relevant_rank, half_of, read_questions  # noqa: E402
 from app.search import CONFIDENCE_DEPTH, Searcher  # noqa: E402
 
@@ -110,7 +112,8 @@ def table(model: ConfidenceModel, rows: list[dict], title: str) -> None:
     for style in sorted({r["style"] for r in rows}):
         group = [r for r in rows if r["style"] == style]
         levels = [model.level(r["passages"]) for r in group]
-        print(f"{style:<14} {len(group):>4} " + " ".join(f"{levels.count(x) / len(group):>6.2f}" for x in ("none", "weak", "high")))
+        shares = " ".join(f"{levels.count(x) / len(group):>6.2f}" for x in ("none", "weak", "high"))
+        print(f"{style:<14} {len(group):>4} {shares}")
     print()
 
 

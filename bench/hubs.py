@@ -21,10 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from public_bench import SETS, TRADITIONAL  # noqa: E402
+from public_bench import questions as public_questions  # noqa: E402
+
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
 from app.search import EmptyQuestion, Searcher  # noqa: E402
-from public_bench import SETS, TRADITIONAL, questions as public_questions  # noqa: E402
 
 
 def pool() -> list[tuple[str, str]]:

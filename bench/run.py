@@ -308,12 +308,14 @@ def scale(settings: Settings, embedder: Embedder, seed: Generation, counts: list
         info, window_info = generation.manifest["dense_index"], generation.manifest["window_index"]
         window_questions = np.concatenate([window_query(query_vectors[[i]], cjk_share(t), searcher.fusion.window_bias)
                                            for i, t in enumerate(texts)])
-        row = {"chunks": count, "dense_index": info["type"], "nprobe": f"{info['nprobe']}/{info['lists']}" if "nprobe" in info else "-",
+        probes = f"{info['nprobe']}/{info['lists']}" if "nprobe" in info else "-"
+        row = {"chunks": count, "dense_index": info["type"], "nprobe": probes,
                "probe_recall@10": info.get("recall_at_10", 1.0),
                "question_recall@10": round(real_recall(generation.dense, generation.vectors, query_vectors), 4),
                "windows": window_info["windows"], "window_index": window_info["type"],
                "window_nprobe": f"{window_info['nprobe']}/{window_info['lists']}" if "nprobe" in window_info else "-",
-               "window_question_recall@10": round(real_recall(generation.windows, generation.window_vectors, window_questions), 4),
+               "window_question_recall@10": round(
+                   real_recall(generation.windows, generation.window_vectors, window_questions), 4),
                "index_build_s": info["index_build_s"],
                **latency(searcher, texts, rounds=1), **stage_latency(searcher, texts[:40]),
                "added_rss_mb": round(_rss_mb() - rss_before)}

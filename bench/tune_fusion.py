@@ -29,7 +29,6 @@ from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
 from app.search import Searcher, fuse  # noqa: E402
 
-
 BIASES = (0.0, 0.5, 1.0)
 
 

@@ -23,13 +23,15 @@ def result(*hits, terms=("院务公开", "公开", "职工")):
 
 
 def test_citation_names_article_heading_file_and_lines():
-    assert citation(DISCLOSURE) == "《医院工会工作总结》五、实行院务公开制度,建立健全医院的管理，001_824a9c74254aab94.txt 第183–185行"
+    assert citation(DISCLOSURE) == ("《医院工会工作总结》五、实行院务公开制度,建立健全医院的管理，"
+                                    "001_824a9c74254aab94.txt 第183–185行")
     assert citation(NURSING) == "《平安医院年度工作计划篇二》，004_40e0627687e65461.txt 第38行"
 
 
 def test_quote_is_ready_to_paste():
     assert quote(DISCLOSURE).startswith("“我们坚持院务公开制度,医院每月各项支出明细向职工公开")
-    assert quote(DISCLOSURE).endswith("”（《医院工会工作总结》五、实行院务公开制度,建立健全医院的管理，001_824a9c74254aab94.txt 第183–185行）")
+    assert quote(DISCLOSURE).endswith("”（《医院工会工作总结》五、实行院务公开制度,建立健全医院的管理，"
+                                      "001_824a9c74254aab94.txt 第183–185行）")
 
 
 def test_answer_sentences_come_from_the_sources_with_their_numbers():

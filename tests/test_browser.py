@@ -19,7 +19,8 @@ from .test_ui import serving
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = PROJECT_ROOT / "tests" / "screenshots"
 PASSWORD = "test-admin-口令"
-NEW_SUMMARY = "急诊科年度工作总结\n\n一、院前急救\n\n全年救护车出车一千二百次，平均出车时间缩短到三分钟以内，院前急救网络覆盖全县各乡镇。\n"
+NEW_SUMMARY = ("急诊科年度工作总结\n\n一、院前急救\n\n"
+               "全年救护车出车一千二百次，平均出车时间缩短到三分钟以内，院前急救网络覆盖全县各乡镇。\n")
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make test installs it)")
 

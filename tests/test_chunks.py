@@ -95,7 +95,8 @@ def test_a_file_of_only_headings_keeps_its_outline_as_content(tmp_path):
 def test_sentence_windows_cover_each_sentence_once_and_join_short_ones():
     from app.chunks import sentence_windows, window_text
 
-    text = "一、总体情况。\n全年门诊量达到十二万人次，比上年增长百分之八，住院病人四千余人。短句。另一句也不长！最后一句话在这里，讲的是今年的设备采购情况和培训。"
+    text = ("一、总体情况。\n全年门诊量达到十二万人次，比上年增长百分之八，住院病人四千余人。短句。另一句也不长！"
+            "最后一句话在这里，讲的是今年的设备采购情况和培训。")
     spans = sentence_windows(text, min_chars=20)
     assert [window_text(text, s) for s in spans] == [
         "一、总体情况。全年门诊量达到十二万人次，比上年增长百分之八，住院病人四千余人。",

@@ -52,7 +52,8 @@ def test_headings_are_not_glued_to_the_paragraph_after_them():
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "big5", "utf-16"])
 def test_encodings_a_chinese_windows_editor_saves_are_decoded(tmp_path, encoding):
-    text = SAMPLE if encoding != "big5" else "醫院工會工作總結\n\n一、實行院務公開制度\n\n我們堅持院務公開制度，醫院每月各項支出明細向職工公開。\n"
+    big5 = "醫院工會工作總結\n\n一、實行院務公開制度\n\n我們堅持院務公開制度，醫院每月各項支出明細向職工公開。\n"
+    text = SAMPLE if encoding != "big5" else big5
     path = tmp_path / f"summary-{encoding}.txt"
     path.write_bytes(text.encode(encoding))
     document = load(path, tmp_path)

@@ -14,7 +14,14 @@ import pytest
 
 from app.config import PROJECT_ROOT, Settings
 from app.index import (
-    IndexCorrupt, IndexLocked, IndexMissing, build, build_lock, current_name, is_stale, load_generation,
+    IndexCorrupt,
+    IndexLocked,
+    IndexMissing,
+    build,
+    build_lock,
+    current_name,
+    is_stale,
+    load_generation,
 )
 from app.model import passage_precision
 from app.search import Searcher

@@ -38,3 +38,25 @@ def test_idf_follows_document_frequency():
     assert math.isclose(index.idf("unknown"), math.log(1 + 3.5 / 0.5), rel_tol=1e-6)
     assert index.idf("c") > index.idf("a")
     assert isinstance(index.weights, sparse.csc_matrix)
+
+
+def test_bm25_scores_are_those_of_a_reference_implementation_on_the_seeds_tokens(searcher):
+    """Our BM25 against bm25s (MIT) with Lucene's formula on the same tokens: bm25s leaves out
+    the constant factor k1 + 1, and our bigram terms (§…) count half."""
+    import bm25s
+    import numpy as np
+
+    from app.lexical import B, BIGRAM_WEIGHT, K1
+
+    generation = searcher.generation
+    term_lists = [lexical.terms(chunk.indexed_text) for chunk in generation.chunks]
+    ours = LexicalIndex.build(term_lists)
+    reference = bm25s.BM25(method="lucene", k1=K1, b=B)
+    reference.index(term_lists, show_progress=False)
+    bigram = next(t for t in lexical.terms("院务公开") if t.startswith("§"))
+    for query in (["院务公开"], ["护理", "质量", "培训"], ["radiology", "pacs"], ["工会", bigram]):
+        expected = sum((BIGRAM_WEIGHT if term.startswith("§") else 1.0) * (K1 + 1)
+                       * reference.get_scores([term]) for term in query)
+        assert np.allclose(ours.scores(dict.fromkeys(query, 1.0)), expected, rtol=1e-4, atol=1e-5), query
+        assert expected.max() > 0
+    assert np.allclose(ours.weights.toarray(), generation.lexical.weights.toarray())  # what the build stored

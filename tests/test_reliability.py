@@ -36,7 +36,7 @@ from app.admin import UploadRejected, store_upload
 from app.config import PROJECT_ROOT, Settings
 from app.documents import load
 from app.index import IndexCorrupt, build, current_name, is_stale, load_generation
-from app.search import Hit, SearchResult, Searcher
+from app.search import Hit, Searcher, SearchResult
 from app.ui import NO_ANSWER, WEAK_NOTICE, build_app, highlighted, inert, render_answer, render_document
 
 from .conftest import SEEDS, run_cli
@@ -79,9 +79,11 @@ INJECTION_DOCUMENT = (
 )
 #: name -> (bytes, expected encoding) of files that must be indexed.
 GOOD_FILES = {
-    "药剂科总结-gb18030.txt": ("药剂科工作总结\n\n一、合理用药\n\n全年开展处方点评一万二千张，抗菌药物使用率下降到百分之三十五。\n"
+    "药剂科总结-gb18030.txt": ("药剂科工作总结\n\n一、合理用药\n\n"
+                              "全年开展处方点评一万二千张，抗菌药物使用率下降到百分之三十五。\n"
                           .encode("gb18030"), "gb18030"),
-    "檢驗科總結-big5.txt": ("檢驗科工作總結\n\n一、質量控制\n\n全年參加室間質評四十項，合格率達到百分之百。\n".encode("big5"), "big5"),
+    "檢驗科總結-big5.txt": ("檢驗科工作總結\n\n一、質量控制\n\n全年參加室間質評四十項，合格率達到百分之百。\n"
+                            .encode("big5"), "big5"),
     "放射科总结-utf16.txt": ("放射科工作总结\n\n一、影像检查\n\n全年完成核磁共振检查八千人次，报告及时率达到百分之九十八。\n"
                          .encode("utf-16"), "utf-16"),
     "超声科总结-bom.txt": ("超声科工作总结\n\n一、超声检查\n\n全年完成床旁超声检查五千人次，危急值全部及时报告。\n"
