@@ -16,7 +16,8 @@ import threading
 from dataclasses import dataclass, field
 
 from .config import Settings
-from .index import IndexProblem, build, is_stale, load_manifest, model_identity, outdated
+from .index import IndexProblem, build, is_stale, load_manifest, outdated
+from .model import model_identity
 from .search import Searcher
 
 log = logging.getLogger(__name__)

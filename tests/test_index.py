@@ -237,9 +237,9 @@ def test_above_the_exact_limit_an_ivf_index_is_chosen_and_its_recall_recorded(
     """The switch to approximate search, exercised on the seeds by lowering the limit: the
     manifest records the IVF parameters and the recall measured against exact search, and
     the answers stay those of the exact index."""
-    import app.index
+    import app.index.dense
 
-    monkeypatch.setattr(app.index, "EXACT_SEARCH_UP_TO", 100)
+    monkeypatch.setattr(app.index.dense, "EXACT_SEARCH_UP_TO", 100)
     index_dir = tmp_path / "index"
     build(corpus, index_dir, model_dir, embedder=embedder)
     generation = load_generation(index_dir)

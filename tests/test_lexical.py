@@ -46,7 +46,7 @@ def test_bm25_scores_are_those_of_a_reference_implementation_on_the_seeds_tokens
     import bm25s
     import numpy as np
 
-    from app.lexical import B, BIGRAM_WEIGHT, K1
+    from app.lexical import BIGRAM_WEIGHT, K1, B
 
     generation = searcher.generation
     term_lists = [lexical.terms(chunk.indexed_text) for chunk in generation.chunks]
