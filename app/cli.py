@@ -88,8 +88,8 @@ def build_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = _settings(args)
 
+    from .convert import ensure_model
     from .index import IndexProblem, build, is_stale
-    from .model import ensure_model
 
     try:
         ensure_model(settings.model)

@@ -83,7 +83,7 @@ def _serves_as_is(settings: Settings) -> bool:
 def prepare(settings: Settings, say=print) -> Searcher:
     """Convert the model and bring the index up to date — in the background when the index on
     disk can already answer; returns a warmed-up Searcher."""
-    from .model import ensure_model
+    from .convert import ensure_model
 
     ensure_model(settings.model)
     stale, reason = is_stale(settings.seeds, settings.index, settings.model)

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
+from app.convert import ensure_model  # noqa: E402
 from app.documents import discover, load  # noqa: E402
 from app.index import build  # noqa: E402
-from app.model import Embedder, ensure_model  # noqa: E402
+from app.model import Embedder  # noqa: E402
 
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 UPDATE = "一、新增工作\n\n本月完成了病房改造，新增床位二十张，护理人员培训三次，患者满意度调查显示满意率提高到百分之九十六。\n"

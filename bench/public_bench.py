@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
+from app.convert import ensure_model  # noqa: E402
 from app.evaluate import Question, evaluate, format_table, half_of  # noqa: E402
 from app.index import build  # noqa: E402
-from app.model import Embedder, ensure_model  # noqa: E402
+from app.model import Embedder  # noqa: E402
 from app.search import Searcher  # noqa: E402
 
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"

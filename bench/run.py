@@ -39,9 +39,10 @@ import numpy as np  # noqa: E402
 
 from app import lexical  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.convert import ensure_model  # noqa: E402
 from app.evaluate import evaluate, read_questions  # noqa: E402
 from app.index import Generation, build, dense_index, probe_questions, window_probes, with_bias  # noqa: E402
-from app.model import Embedder, ensure_model  # noqa: E402
+from app.model import Embedder  # noqa: E402
 from app.search import Searcher, cjk_share  # noqa: E402
 from app.stores import SEARCH_DEPTH, window_query  # noqa: E402
 

