@@ -151,7 +151,8 @@ def _read_queries(path: str) -> list[dict]:
 
 
 def _search(args, settings: Settings) -> int:
-    from .search import EmptyQuestion, Searcher
+    from .query import EmptyQuestion
+    from .search import Searcher
 
     searcher = Searcher(settings)
     if args.queries:

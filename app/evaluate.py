@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .neardup import normalise
-from .search import SIGNALS, EmptyQuestion, Hit, Searcher, SearchResult
+from .query import EmptyQuestion
+from .search import SIGNALS, Hit, Searcher, SearchResult
 
 DEPTH = 10
 HALVES = ("tune", "report")

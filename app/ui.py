@@ -20,7 +20,8 @@ from . import answer, conversation, service, web
 from .admin import PASSWORD_VARIABLE, TOKEN_COOKIE, UploadRejected, admin_mode, admin_password, index_status, store_upload
 from .answer import EXPORT_MAX_AGE, WEAK_NOTICE, export_basket
 from .config import Settings
-from .search import EmptyQuestion, Hit, Searcher, SearchResult
+from .query import EmptyQuestion
+from .search import Hit, Searcher, SearchResult
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"

@@ -26,7 +26,8 @@ from public_bench import questions as public_questions  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
-from app.search import EmptyQuestion, Searcher  # noqa: E402
+from app.query import EmptyQuestion  # noqa: E402
+from app.search import Searcher  # noqa: E402
 
 
 def pool() -> list[tuple[str, str]]:

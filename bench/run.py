@@ -43,7 +43,8 @@ from app.convert import ensure_model  # noqa: E402
 from app.evaluate import evaluate, read_questions  # noqa: E402
 from app.index import Generation, build, dense_index, probe_questions, window_probes, with_bias  # noqa: E402
 from app.model import Embedder  # noqa: E402
-from app.search import Searcher, cjk_share  # noqa: E402
+from app.query import cjk_share  # noqa: E402
+from app.search import Searcher  # noqa: E402
 from app.stores import SEARCH_DEPTH, window_query  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.documents import load
-from app.search import EmptyQuestion, clean_question
+from app.query import EmptyQuestion, clean_question
 
 from .conftest import SEEDS
 

@@ -1,0 +1,133 @@
+"""Question analysis: what a question is made of before any store is asked.
+
+Cleaning (control characters out, capped length, a blank question refused), its share of
+Chinese script, its lexical terms in every reading (app/lexical.py: folding, jieba, Latin runs,
+the bigram marker §), Chinese terms for its English words (app/translate.py), and the content
+words the confidence model weighs. The result, a `QueryPlan`, is all that search, the shown
+"searched query" and the confidence features read of the question's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from . import lexical
+from .lexical import LexicalIndex
+from .translate import Dictionary, english_words, lemmas, strongest
+
+MAX_QUESTION_CHARS = 1000
+ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+class EmptyQuestion(ValueError):
+    """The question has no searchable content."""
+
+
+
+
+def clean_question(question: str) -> str:
+    """The question without control characters and lone surrogates; raises EmptyQuestion."""
+    text = "".join(
+        " " if ch.isspace() else ch for ch in str(question)
+        if not (0xD800 <= ord(ch) <= 0xDFFF) and (ch.isprintable() or ch.isspace())
+    )
+    text = re.sub(r"\s+", " ", text).strip()[:MAX_QUESTION_CHARS]
+    if not re.search(r"\w", text):
+        raise EmptyQuestion("问题为空：请输入要查找的内容。")
+    return text
+
+
+def cjk_share(text: str) -> float:
+    letters = [ch for ch in text if ch.isalnum()]
+    return sum(bool(lexical.CJK.match(ch)) for ch in letters) / len(letters) if letters else 0.0
+
+
+def matched_latin_share(text: str, vocabulary: Collection[str]) -> float:
+    """Share of the question's letters in Latin words the corpus itself contains (PACS, HIS, CT):
+    evidence BM25 matches directly, like Chinese words, not through a dictionary."""
+    letters = sum(ch.isalnum() for ch in text)
+    matched = sum(len(word) for word in english_words(text) if word in vocabulary)
+    return matched / letters if letters else 0.0
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """How a question is searched: its own terms, and Chinese terms for its English words."""
+
+    text: str
+    cjk_share: float
+    terms: dict[str, float]  # lexical term -> weight
+    # Each translated English word or phrase (as read, a typo corrected) with its Chinese terms.
+    glosses: tuple[tuple[str, tuple[str, ...]], ...]
+    # One entry per content word of the question: the Chinese terms that stand for it in the
+    # corpus (the word itself, or an English word's translations); empty when the corpus has none.
+    units: tuple[tuple[str, ...], ...] = ()
+    own_share: float = 0.0  # share of the question BM25 can match as it is: Chinese, and Latin words of the corpus
+    unit_weights: tuple[float, ...] = ()  # each unit's IDF: its rarest corpus term's, an unknown word's the most
+    unknown_weight: float = 0.0  # the IDF of a word no passage contains
+
+    @property
+    def known_share(self) -> float:
+        """IDF-weighted share of the question's content words the corpus knows at all."""
+        total = sum(self.unit_weights)
+        return sum(w for u, w in zip(self.units, self.unit_weights) if u) / total if total else 0.0
+
+    def covered_share(self, folded: str) -> float:
+        """IDF-weighted share of the question's content words that a passage (folded text) contains."""
+        total = sum(self.unit_weights)
+        if not total:
+            return 0.0
+        return sum(w for u, w in zip(self.units, self.unit_weights) if any(t in folded for t in u)) / total
+
+    def missing_weight(self, folded: str) -> float:
+        """How specific the most specific question word a passage (folded text) lacks is: its IDF
+        over an unknown word's (0 when the passage has them all)."""
+        missing = [w for u, w in zip(self.units, self.unit_weights) if not any(t in folded for t in u)]
+        return max(missing, default=0.0) / self.unknown_weight if self.unknown_weight else 0.0
+
+    @property
+    def expansions(self) -> tuple[str, ...]:
+        """The Chinese terms searched for the question's English words."""
+        return tuple(dict.fromkeys(t for _, chinese in self.glosses for t in chinese))
+
+    @property
+    def expanded_query(self) -> str:
+        """The question as searched, for a bilingual reader: each English word with its Chinese
+        terms, "how did hospitals handle 院务公开?（hospital → 医院）"."""
+        if not self.glosses:
+            return self.text
+        glosses = "；".join(f"{english} → {'/'.join(chinese)}" for english, chinese in self.glosses)
+        return f"{self.text}（{glosses}）"
+
+
+def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_weight: float = 1.0) -> QueryPlan:
+    """The question's own lexical terms, plus weighted Chinese terms for its English words, and
+    the content words the confidence model weighs (`index` gives their IDF)."""
+    terms = dict.fromkeys(lexical.terms(text), 1.0)
+    spans = dictionary.translate_spans(text)
+    for term, weight in strongest(spans):
+        if term in terms:
+            continue
+        terms[term] = weight * translation_weight
+        for bigram in lexical.terms(term):  # the translation's own sub-terms, weaker
+            terms.setdefault(bigram, weight * translation_weight * 0.5)
+    glosses = tuple((english, tuple(t for t, _ in found)) for english, found in spans)
+    vocabulary = index.vocabulary
+    readings = [[(word,) if word in vocabulary else () for word in words]
+                for words in lexical.reading_words(ENGLISH.sub(" ", text))]
+    units = max(readings, key=lambda r: sum(index.idf(u[0]) for u in r if u) - sum(not u for u in r))
+    latin = [w for w in english_words(text) if w in vocabulary]  # PACS, POS: the corpus's own words
+    units += [(word,) for word in dict.fromkeys(latin)]
+    units += [chinese for _, chinese in glosses]
+    translated = {word for english, _ in spans for word in english.split()} | set(latin)
+    units += [() for word in english_words(text)
+              if word not in lexical.STOP_WORDS and word not in translated
+              and dictionary.is_translatable(word) and not any(f in translated for f in lemmas(word))]
+    unknown = index.idf("")
+    weights = tuple(max(index.idf(t) for t in unit) if unit else unknown for unit in units)
+    cjk = cjk_share(text)
+    return QueryPlan(text, cjk, terms, glosses, tuple(units),
+                     own_share=min(1.0, cjk + matched_latin_share(text, vocabulary)),
+                     unit_weights=weights, unknown_weight=unknown)
