@@ -33,11 +33,13 @@ from hypothesis import strategies as st
 
 from app import cli
 from app.admin import UploadRejected, store_upload
+from app.answer import WEAK_NOTICE
 from app.config import PROJECT_ROOT, Settings
 from app.documents import load
+from app.handlers import Chat
 from app.index import IndexCorrupt, build, current_name, is_stale, load_generation
+from app.render import NO_ANSWER, highlighted, inert, render_answer, render_document
 from app.search import Hit, Searcher, SearchResult
-from app.ui import NO_ANSWER, WEAK_NOTICE, build_app, highlighted, inert, render_answer, render_document
 
 from .conftest import SEEDS, run_cli
 from .test_ui import free_port, serving
@@ -286,8 +288,7 @@ def test_output_cut_short_by_a_closed_pipe_is_quiet(seed_index):
 @pytest.fixture(scope="module")
 def chat(searcher):
     """The chat handler of the Gradio app, called as Gradio calls it."""
-    app = build_app(searcher)
-    return next(f.fn for f in app.fns.values() if f.name == "respond")
+    return Chat(searcher).respond
 
 
 def test_a_long_chat_keeps_only_its_last_forty_messages(chat):

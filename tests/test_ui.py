@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from app.answer import WEAK_NOTICE
 from app.config import PROJECT_ROOT
+from app.render import NO_ANSWER, inert, render_answer
 from app.search import SearchResult
-from app.ui import NO_ANSWER, WEAK_NOTICE, inert, render_answer
 
 
 def free_port() -> int:
