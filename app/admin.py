@@ -47,10 +47,6 @@ class UploadRejected(ValueError):
     """An upload that was not stored; the message says why, in Chinese."""
 
 
-def admin_password() -> str | None:
-    return os.environ.get(PASSWORD_VARIABLE) or None
-
-
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -60,11 +56,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def admin_mode(host: str) -> str:
-    """How the admin tab is guarded when serving on `host`: "password" when QA_ADMIN_PASSWORD is
-    set, "open" on a loopback address without one (one person's own machine), "off" otherwise —
-    an intranet address without a password serves no admin tab at all."""
-    if admin_password() is not None:
+def admin_mode(host: str, password: str | None) -> str:
+    """How the admin tab is guarded when serving on `host`: "password" when one is configured
+    (QA_ADMIN_PASSWORD, in `Settings.admin_password`), "open" on a loopback address without one
+    (one person's own machine), "off" otherwise — an intranet address without a password serves
+    no admin tab at all."""
+    if password is not None:
         return "password"
     return "open" if is_loopback(host) else "off"
 
@@ -109,9 +106,8 @@ class AdminSessions:
                 self._expiry.pop(self._digest(token), None)
 
 
-def password_ok(given: str | None) -> bool:
+def password_ok(given: str | None, expected: str | None) -> bool:
     """True when no password is configured, or `given` is it (compared in constant time)."""
-    expected = admin_password()
     return expected is None or hmac.compare_digest((given or "").encode(), expected.encode())
 
 
@@ -122,7 +118,8 @@ class PasswordGuard:
     wrong password is logged with the client's address, never the password. An empty password
     is not a guess: it is refused without counting."""
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, password: str | None = None, clock=time.monotonic):
+        self._password = password
         self._clock = clock
         self._failures: dict[str, tuple[int, float]] = {}  # client -> (wrong passwords, next attempt at)
         self._lock = threading.Lock()
@@ -134,7 +131,7 @@ class PasswordGuard:
             wait = next_at - self._clock()
             if wait > 0:
                 return False, f"密码错误次数过多：请 {math.ceil(wait)} 秒后再试。"
-            if password_ok(given):
+            if password_ok(given, self._password):
                 self._failures.pop(client, None)
                 return True, ""
             if not given:

@@ -101,7 +101,7 @@ def build_main(argv: list[str] | None = None) -> int:
                 print(("索引已过期：" if stale else "") + reason)
             return 1 if stale else 0
         report = build(settings.seeds, settings.index, settings.model, full=args.full,
-                       progress=_TerminalProgress())
+                       progress=_TerminalProgress(), precision=settings.passage_precision)
     except IndexProblem as problem:
         return _fail(str(problem), EXIT_PROBLEM)
     for skipped in report.skipped:

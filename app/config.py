@@ -16,8 +16,23 @@ def data_lines(name: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def _environment(name: str, default: str = "") -> str:
+    return os.environ.get(name) or default
+
+
 def _default_model_dir() -> Path:
-    return Path(os.environ.get("QA_MODEL_DIR", PROJECT_ROOT / ".cache" / "e5-small"))
+    return Path(_environment("QA_MODEL_DIR") or PROJECT_ROOT / ".cache" / "e5-small")
+
+
+def _trusted_proxies() -> frozenset[str]:
+    return frozenset(a.strip() for a in _environment("QA_TRUSTED_PROXIES").split(",") if a.strip())
+
+
+def _session_capacity() -> int:
+    try:
+        return max(1, int(_environment("QA_SESSION_CAPACITY", "2000")))
+    except ValueError:
+        return 2000
 
 
 @dataclass(frozen=True)
@@ -34,10 +49,26 @@ class FusionWeights:
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths of the corpus, the index and the converted model, and search defaults."""
+    """Paths of the corpus, the index and the converted model, search defaults, and what the
+    environment says (read here, once, when the settings are made; nothing else reads it):
+
+    QA_MODEL_DIR (the converted model), QA_PASSAGE_PRECISION (auto, f32 or bf16 for building),
+    QA_ADMIN_PASSWORD, QA_TEMP_DIR (uploads and exports; default `.cache/tmp` beside the index),
+    QA_TRUSTED_PROXIES (comma-separated addresses whose X-Forwarded-For is believed),
+    QA_SESSION_CAPACITY (browser sessions kept)."""
 
     seeds: Path = PROJECT_ROOT / "seeds"
     index: Path = PROJECT_ROOT / "index"
     model: Path = field(default_factory=_default_model_dir)
     top_k: int = 5
     fusion: FusionWeights = field(default_factory=FusionWeights)
+    passage_precision: str = field(default_factory=lambda: _environment("QA_PASSAGE_PRECISION", "auto"))
+    admin_password: str | None = field(default_factory=lambda: _environment("QA_ADMIN_PASSWORD") or None,
+                                       repr=False)  # never in a log line or a traceback's locals
+    temp: Path | None = field(default_factory=lambda: Path(p) if (p := _environment("QA_TEMP_DIR")) else None)
+    trusted_proxies: frozenset[str] = field(default_factory=_trusted_proxies)
+    session_capacity: int = field(default_factory=_session_capacity)
+
+    @property
+    def temp_folder(self) -> Path:
+        return self.temp or self.index.parent / ".cache" / "tmp"

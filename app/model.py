@@ -75,10 +75,10 @@ def passage_precision(wanted: str | None = None) -> str:
 
     OpenVINO then keeps weights and activations in bfloat16 and sums products in f32: vectors
     within 2e-5 cosine of f32, the same evaluation, 1.8 times the speed (docs/PERFORMANCE.md).
-    `wanted` (or the environment's QA_PASSAGE_PRECISION) asks for `f32` or `bf16`; bf16 on a
-    CPU without it falls back to f32.
+    `wanted` (`Settings.passage_precision`, from QA_PASSAGE_PRECISION) asks for `f32` or `bf16`;
+    bf16 on a CPU without it falls back to f32.
     """
-    wanted = (wanted or os.environ.get("QA_PASSAGE_PRECISION") or "auto").lower()
+    wanted = (wanted or "auto").lower()
     if wanted not in PRECISIONS + ("auto",):
         log.warning("QA_PASSAGE_PRECISION=%s is not one of auto, f32, bf16: using auto", wanted)
         wanted = "auto"

@@ -137,7 +137,7 @@ class Searcher:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = Embedder(self.settings.model)
+                self._embedder = Embedder(self.settings.model, precision=self.settings.passage_precision)
             return self._embedder
 
     @property

@@ -49,7 +49,8 @@ class BackgroundBuild:
 
     def _run(self, settings: Settings, reason: str) -> None:
         try:
-            report = build(settings.seeds, settings.index, settings.model, progress=self._progress)
+            report = build(settings.seeds, settings.index, settings.model, progress=self._progress,
+                           precision=settings.passage_precision)
             self.outcome = (f"后台构建完成（{reason}）：{report.documents} 个文档，{report.chunks} 个段落，"
                             f"用时 {report.seconds:.0f} 秒")
         except IndexProblem as problem:
@@ -92,7 +93,7 @@ def prepare(settings: Settings, say=print) -> Searcher:
         background.start(settings, reason)
     elif stale:
         say(f"构建索引（{reason}）…")
-        report = build(settings.seeds, settings.index, settings.model)
+        report = build(settings.seeds, settings.index, settings.model, precision=settings.passage_precision)
         say(f"索引就绪：{report.documents} 个文档，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒")
         for skipped in report.skipped:
             say(f"跳过 {skipped['file']}：{skipped['reason']}")

