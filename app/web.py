@@ -155,7 +155,7 @@ class Hardening:
             if not problem and name in edge.admin_handlers and not edge.is_admin(headers.get("cookie")):
                 problem = (403, "需要管理员登录。" if edge.mode != "off" else "此服务器未开放管理功能。")
             if not problem and fn is not None:
-                body, problem = _checked_inputs(scope.get("app"), fn, payload, body)
+                body, problem = _checked_inputs(scope.get("app"), fn, payload, body, edge.temp)
             if problem:
                 await _refuse(send, *problem)
                 return
@@ -258,12 +258,14 @@ def _handler(blocks, payload: dict, queued, direct):
 CHECKED_COMPONENTS = {"Textbox", "Slider", "Number", "Checkbox", "Radio", "Dropdown", "Chatbot"}
 
 
-def _checked_inputs(app, fn, payload: dict, body: bytes) -> tuple[bytes, tuple[int, str] | None]:
+def _checked_inputs(app, fn, payload: dict, body: bytes,
+                    uploads: Path | None = None) -> tuple[bytes, tuple[int, str] | None]:
     """Each input value checked as Gradio will check it, but here, where a bad one is a short
     Chinese refusal (422) instead of a traceback in the server log: the right number of values
     (trailing ones with a default may be left out, as the API description says), each of the
     component's type, range and choices — this session's choices, where the app changed them.
-    Returns the body to pass on (defaults filled in) or why it is refused."""
+    A file value must name a file uploaded into `uploads` (the app's temporary folder), not any
+    path on the server. Returns the body to pass on (defaults filled in) or why it is refused."""
     data = list(payload["data"])
     inputs = list(fn.inputs)
     state = None
@@ -281,6 +283,8 @@ def _checked_inputs(app, fn, payload: dict, body: bytes) -> tuple[bytes, tuple[i
         body = json.dumps(payload, ensure_ascii=False).encode()
     for position, (block, value) in enumerate(zip(inputs, data), 1):
         kind = type(block).__name__
+        if kind == "File" and uploads is not None and not _uploaded(value, uploads):
+            return body, (422, f"输入无效：第 {position} 项（{getattr(block, 'label', None) or kind}）不是上传的文件。")
         if block.stateful or kind not in CHECKED_COMPONENTS:
             continue
         if state is not None and block._id in state:
@@ -300,6 +304,19 @@ def _checked_inputs(app, fn, payload: dict, body: bytes) -> tuple[bytes, tuple[i
             label = getattr(block, "label", None) or kind
             return body, (422, f"输入无效：第 {position} 项（{label}）的值不符合要求。")
     return body, None
+
+
+def _uploaded(value, uploads: Path) -> bool:
+    """Whether a file input names only files inside the upload folder (or nothing)."""
+    items = value if isinstance(value, list) else [value]
+    root = uploads.resolve()
+    for item in items:
+        if item is None:
+            continue
+        path = item.get("path") if isinstance(item, dict) else None
+        if not isinstance(path, str) or not Path(path).resolve().is_relative_to(root):
+            return False
+    return True
 
 
 def _errors_as_400(send):

@@ -812,6 +812,13 @@ def test_hostile_requests_get_short_chinese_refusals_and_leave_no_traceback(guar
     outside = join(url, "upload", [[{"path": str(PROJECT_ROOT / "README.md"), "meta": {"_type": "gradio.FileData"}}],
                                    True], uuid.uuid4().hex)  # "Cannot move <the project folder>/…" before
     assert outside.status_code == 403 and str(PROJECT_ROOT) not in outside.text
+    with client_at("127.0.0.52") as admin:  # even signed in, a file input names an uploaded file only
+        assert sign_in(url, PASSWORD, admin).status_code == 200
+        for path in (PROJECT_ROOT / "README.md", work / "tmp" / ".." / "seeds" / "000_7a85babb3cd5d70b.txt"):
+            crafted = join(url, "upload", [[{"path": str(path), "meta": {"_type": "gradio.FileData"}}], True],
+                           uuid.uuid4().hex, admin)
+            assert crafted.status_code == 422 and crafted.text.endswith("不是上传的文件。"), crafted.text
+            assert str(PROJECT_ROOT) not in crafted.text
     log = (work / "server.log").read_text("utf-8", errors="replace")
     assert "Traceback" not in log
 
