@@ -26,7 +26,7 @@ from .folding import fold, simplified
 from .index import Generation, IndexCorrupt, current_name, load_generation
 from .model import Embedder
 from .query import QueryPlan, analyse, clean_question
-from .stores import Bm25Store, DenseCandidates, DenseStore, FaissDenseStore, Filters, LexicalStore
+from .stores import DenseCandidates, DenseStore, Filters, LexicalStore, embedded_stores
 
 log = logging.getLogger(__name__)
 
@@ -227,14 +227,12 @@ class Searcher:
                             terms=terms, evidence=tuple(evidence[:k]))
 
     def stores(self, generation: Generation) -> tuple[DenseStore, LexicalStore]:
-        """The dense and lexical stores over `generation` (FAISS and in-process BM25), made once
-        per generation and window setting."""
+        """The dense and lexical stores over `generation`, made once per generation and window
+        setting (app/stores.py `embedded_stores`)."""
         key = (generation.name, self.fusion.window_share, self.fusion.window_bias)
         with self._lock:
             if self._stores[0] != key:
-                dense = FaissDenseStore(generation.chunks, generation.dense, generation.windows, generation.window_chunk,
-                                        self.fusion.window_share, self.fusion.window_bias)
-                self._stores = (key, dense, Bm25Store(generation.chunks, generation.lexical))
+                self._stores = (key, *embedded_stores(generation, self.fusion.window_share, self.fusion.window_bias))
             return self._stores[1], self._stores[2]
 
     def _folded(self, generation: Generation, row: int) -> str:

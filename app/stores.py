@@ -212,6 +212,14 @@ def window_query(query: np.ndarray, cjk_share: float, bias_weight: float) -> np.
     return np.ascontiguousarray(np.hstack([query.astype(np.float32), columns]))
 
 
+def embedded_stores(generation, window_share: float, window_bias: float) -> tuple[DenseStore, LexicalStore]:
+    """The stores of an index generation on this machine: FAISS and in-process BM25. A
+    server-side store (PostgreSQL + pgvector) would be opened here instead."""
+    dense = FaissDenseStore(generation.chunks, generation.dense, generation.windows, generation.window_chunk,
+                            window_share, window_bias)
+    return dense, Bm25Store(generation.chunks, generation.lexical)
+
+
 class Bm25Store:
     """The in-process BM25 index; filters restrict the rows it ranks."""
 
