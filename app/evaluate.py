@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .neardup import normalise
 from .query import EmptyQuestion
-from .search import SIGNALS, Hit, Searcher, SearchResult
+from .search import SIGNALS, Hit, Retriever, SearchResult
 
 DEPTH = 10
 HALVES = ("tune", "report")
@@ -111,7 +111,7 @@ def _groups(question: Question) -> list[str]:
     return [own, "all"]
 
 
-def evaluate(searcher: Searcher, questions: list[Question], signals: Iterable[str] = SIGNALS) -> dict:
+def evaluate(searcher: Retriever, questions: list[Question], signals: Iterable[str] = SIGNALS) -> dict:
     """{signal: {style or language, "all", "off-topic": metrics}} and the misses of the hybrid search."""
     table: dict[str, dict[str, Tally]] = {}
     misses = []

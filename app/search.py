@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -30,8 +31,42 @@ from .stores import DenseCandidates, DenseStore, Filters, LexicalStore, embedded
 
 log = logging.getLogger(__name__)
 
-SIGNALS = ("hybrid", "dense", "lexical")
 CONFIDENCE_DEPTH = 5  # the result's level is read from this many best passages, whatever k is
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Which evidence orders the passages, and who judges the result. The product is `hybrid`
+    (both stores fused, the confidence model's level); `dense` and `lexical` alone exist for
+    evaluation, and every result they find reads `high`."""
+
+    name: str
+    dense: bool
+    lexical: bool
+
+    def fused(self, searcher: "Searcher", plan: QueryPlan, dense: np.ndarray, lexical_scores: np.ndarray) -> np.ndarray:
+        if not self.lexical:
+            return dense
+        if not self.dense:
+            return lexical_scores
+        return fuse(dense, lexical_scores, searcher.lexical_weight(plan), searcher.fusion.dense_width)
+
+    def level(self, model: ConfidenceModel, evidence: list[Evidence]) -> str:
+        if self.dense and self.lexical:
+            return model.level(evidence[:CONFIDENCE_DEPTH])
+        return "high" if evidence else "none"
+
+
+RANKINGS = {r.name: r for r in (Ranking("hybrid", True, True), Ranking("dense", True, False),
+                                Ranking("lexical", False, True))}
+SIGNALS = tuple(RANKINGS)
+
+
+class Retriever(Protocol):
+    """What evaluation and the benches need of a search: `Searcher`, or a baseline."""
+
+    def search(self, question: str, k: int = 5, signals: str = "hybrid",
+               documents: Collection[str] = (), articles: Collection[str] = ()) -> "SearchResult": ...
 
 
 def _best_first(scores: np.ndarray, head: int = 256) -> Iterator[int]:
@@ -194,32 +229,27 @@ class Searcher:
         """
         text = clean_question(question)
         k = max(1, min(int(k), 50))
+        ranking = RANKINGS[signals]
         generation = self.generation
         dense_store, lexical_store = self.stores(generation)
         filters = Filters.of(documents, articles)
         plan = self.plan(text, generation)
-        query, own_vector = self.query_vectors(plan) if signals != "lexical" else (None, None)
+        query, own_vector = self.query_vectors(plan) if ranking.dense else (None, None)
         dense = dense_store.search(query, plan.cjk_share, filters) if query is not None else None
-        lexical_rows, lexical_found = (lexical_store.search(plan.terms, filters) if signals != "dense"
+        lexical_rows, lexical_found = (lexical_store.search(plan.terms, filters) if ranking.lexical
                                        else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
         rows = np.union1d(dense.rows if dense is not None else [], lexical_rows).astype(np.int64)
         scores, _, sentences = dense.values(rows) if dense is not None else (np.zeros(len(rows), np.float32),) * 3
         lexical_scores = np.zeros(len(rows), np.float32)
         lexical_scores[np.searchsorted(rows, lexical_rows)] = lexical_found
-        if signals == "dense":
-            fused = scores
-        elif signals == "lexical":
-            fused = lexical_scores
-        else:
-            fused = fuse(scores, lexical_scores, self.lexical_weight(plan), self.fusion.dense_width)
+        fused = ranking.fused(self, plan, scores, lexical_scores)
         ranked = self._ranked(generation, rows, fused, max(k, CONFIDENCE_DEPTH))
         margin = self.background_margin(own_vector, dense_store) if own_vector is not None else 0.0
         evidence = [self._evidence(plan, self._folded(generation, int(rows[i])), float(scores[i]), float(sentences[i]),
                                    margin, _agreement(int(rows[i]), dense, float(lexical_scores[i]), lexical_found))
                     for i in ranked]
         relevance = [self.confidence_model.relevance(e) for e in evidence]
-        level = self.confidence_model.level(evidence[:CONFIDENCE_DEPTH]) if signals == "hybrid" \
-            else ("high" if ranked else "none")
+        level = ranking.level(self.confidence_model, evidence)
         hits = [] if level == "none" else [
             self._hit(generation, int(rows[i]), float(fused[i]), r, level) for i, r in zip(ranked[:k], relevance)]
         terms = tuple(t for t in plan.terms if not t.startswith("§"))
