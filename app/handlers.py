@@ -15,6 +15,7 @@ from .answer import export_basket
 from .query import EmptyQuestion
 from .render import inert, render_answer, render_basket, render_document, render_status, source_label
 from .search import Searcher
+from .service import BUILD_STAGES
 
 MAX_HISTORY = 40  # chat messages kept (and sent back to the server) per session
 
@@ -110,11 +111,8 @@ class Admin:
         self.refuse_unless_admin(request)
         from .index import IndexProblem, build
 
-        stages = {"documents": "读取文档", "embedding": "计算段落向量", "windows": "计算句子向量",
-                  "writing": "写入索引"}
-
         def report(stage, done, total):
-            progress((done, total), desc=stages.get(stage, stage))
+            progress((done, total), desc=BUILD_STAGES.get(stage, stage))
 
         try:
             result = build(self.settings.seeds, self.settings.index, self.settings.model, progress=report,

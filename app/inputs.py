@@ -29,8 +29,7 @@ def checked_inputs(app, fn, payload: dict, body: bytes,
         state = holder[session]
     if len(data) < len(inputs):
         missing = inputs[len(data):]
-        if any(block.stateful or getattr(block, "value", None) is None for block in missing
-               if type(block).__name__ in CHECKED_COMPONENTS or not block.stateful):
+        if any(not block.stateful and getattr(block, "value", None) is None for block in missing):
             return body, (422, f"输入不完整：需要 {len(inputs)} 项，收到 {len(data)} 项。")
         data += [None if block.stateful else block.value for block in missing]
         payload = {**payload, "data": data}

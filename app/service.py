@@ -22,6 +22,9 @@ from .search import Searcher
 
 log = logging.getLogger(__name__)
 
+#: What each stage of a build reports, for people (the status panel, the rebuild's progress bar).
+BUILD_STAGES = {"documents": "读取文档", "embedding": "计算段落向量", "windows": "计算句子向量", "writing": "写入索引"}
+
 
 @dataclass
 class BackgroundBuild:
@@ -65,8 +68,7 @@ class BackgroundBuild:
     def describe(self) -> str:
         """A line for the status panel: progress while running, the outcome after."""
         if self.running:
-            stage = {"documents": "读取文档", "embedding": "嵌入段落", "windows": "嵌入句窗",
-                     "writing": "写入索引"}.get(self.stage, "准备")
+            stage = BUILD_STAGES.get(self.stage, "准备")
             share = f" {self.done}/{self.total}" if self.total else ""
             return f"后台构建中：{stage}{share}（当前仍以旧索引回答）"
         return self.outcome

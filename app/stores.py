@@ -18,6 +18,8 @@ module touches FAISS or the BM25 matrix.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -56,6 +58,32 @@ class Filters:
         return np.asarray([row for row, chunk in enumerate(chunks) if self.allows(chunk)], np.int64)
 
 
+class ChunkRows:
+    """The chunks the embedded stores share, and the rows each filter allows, worked out once
+    per filter however many stores ask (a filtered search asks the dense and the lexical one)."""
+
+    CACHED = 64
+
+    def __init__(self, chunks: Sequence[Chunk]):
+        self.chunks = chunks
+        self._allowed: dict[Filters, np.ndarray | None] = {}
+        self._lock = threading.Lock()  # searches run in several threads
+
+    @classmethod
+    def of(cls, chunks: "Sequence[Chunk] | ChunkRows") -> "ChunkRows":
+        return chunks if isinstance(chunks, ChunkRows) else cls(chunks)
+
+    def allowed(self, filters: Filters) -> np.ndarray | None:
+        if not filters:
+            return None
+        with self._lock:
+            if filters not in self._allowed:
+                if len(self._allowed) >= self.CACHED:
+                    self._allowed.pop(next(iter(self._allowed)))
+                self._allowed[filters] = filters.rows(self.chunks)
+            return self._allowed[filters]
+
+
 @dataclass(frozen=True)
 class DenseCandidates:
     """A dense search's candidate chunks, best first. A chunk's score mixes its own cosine with
@@ -69,10 +97,13 @@ class DenseCandidates:
     sentence: np.ndarray
     floor: tuple[float, float, float] = (0.0, 0.0, 0.0)  # (score, cosine, sentence) of a non-candidate
 
+    @functools.cached_property
+    def _position(self) -> dict[int, int]:
+        return {int(r): i for i, r in enumerate(self.rows)}
+
     def values(self, rows: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(score, cosine, sentence) of any chunk rows, the floor for non-candidates."""
-        position = {int(r): i for i, r in enumerate(self.rows)}
-        found = np.asarray([position.get(int(r), -1) for r in rows], np.int64)
+        found = np.asarray([self._position.get(int(r), -1) for r in rows], np.int64)
         out = []
         for values, floor in zip((self.score, self.cosine, self.sentence), self.floor):
             column = np.full(len(found), floor, np.float32)
@@ -118,19 +149,45 @@ def _mix(cosine_rows: np.ndarray, cosines: np.ndarray, window_chunks: np.ndarray
     return DenseCandidates(rows[order], score[order], cosine[order], sentence[order], floor)
 
 
-class FaissDenseStore:
+class _ChunksAndWindows:
+    """A dense search over chunk vectors and sentence-window vectors; the subclasses say how
+    the best allowed vectors of each are found."""
+
+    def __init__(self, chunks, window_chunk: np.ndarray | None, has_windows: bool,
+                 window_share: float, window_bias: float):
+        self.rows = ChunkRows.of(chunks)
+        self.window_chunk = window_chunk if window_chunk is not None else np.zeros(0, np.int64)
+        self.has_windows = bool(has_windows and window_share)
+        self.share = window_share if self.has_windows else 0.0
+        self.bias = window_bias
+
+    def search(self, query: np.ndarray, cjk_share: float, filters: Filters = Filters()) -> DenseCandidates:
+        allowed = self.rows.allowed(filters)
+        rows, cosines = self._top_chunks(query, SEARCH_DEPTH, allowed)
+        owners, values = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if self.has_windows:
+            windows = None if allowed is None else np.flatnonzero(np.isin(self.window_chunk, allowed))
+            found, values = self._top_windows(window_query(query, cjk_share, self.bias), WINDOW_DEPTH, windows)
+            owners = self.window_chunk[found]
+        return _mix(rows, cosines, owners, values, self.share)
+
+    def _top_chunks(self, query, depth, allowed) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _top_windows(self, query, depth, allowed) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class FaissDenseStore(_ChunksAndWindows):
     """FAISS over chunk vectors and sentence-window vectors (the embedded default). Filters
     become FAISS ID selectors, so the candidates are the best allowed ones, not the best ones
     with the disallowed removed afterwards."""
 
-    def __init__(self, chunks: Sequence[Chunk], dense, windows=None, window_chunk: np.ndarray | None = None,
+    def __init__(self, chunks, dense, windows=None, window_chunk: np.ndarray | None = None,
                  window_share: float = 0.65, window_bias: float = 0.5):
-        self.chunks = chunks
+        super().__init__(chunks, window_chunk, windows is not None and windows.ntotal, window_share, window_bias)
         self.dense = dense
-        self.windows = windows if windows is not None and windows.ntotal and window_share else None
-        self.window_chunk = window_chunk if window_chunk is not None else np.zeros(0, np.int64)
-        self.share = window_share if self.windows is not None else 0.0
-        self.bias = window_bias
+        self.windows = windows
 
     @property
     def count(self) -> int:
@@ -140,15 +197,11 @@ class FaissDenseStore:
         values, _ = self.dense.search(query, 1)
         return float(values[0][0])
 
-    def search(self, query: np.ndarray, cjk_share: float, filters: Filters = Filters()) -> DenseCandidates:
-        allowed = filters.rows(self.chunks)
-        rows, cosines = self._search(self.dense, query, SEARCH_DEPTH, allowed)
-        owners, values = np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self.windows is not None:
-            windows = None if allowed is None else np.flatnonzero(np.isin(self.window_chunk, allowed))
-            found, values = self._search(self.windows, window_query(query, cjk_share, self.bias), WINDOW_DEPTH, windows)
-            owners = self.window_chunk[found]
-        return _mix(rows, cosines, owners, values, self.share)
+    def _top_chunks(self, query, depth, allowed):
+        return self._search(self.dense, query, depth, allowed)
+
+    def _top_windows(self, query, depth, allowed):
+        return self._search(self.windows, query, depth, allowed)
 
     @staticmethod
     def _search(index, query: np.ndarray, depth: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -166,18 +219,15 @@ class FaissDenseStore:
         return found[0][valid].astype(np.int64), values[0][valid].astype(np.float32)
 
 
-class NumpyDenseStore:
+class NumpyDenseStore(_ChunksAndWindows):
     """The same search by brute force over the vectors: the reference for the FAISS store."""
 
-    def __init__(self, chunks: Sequence[Chunk], vectors: np.ndarray, window_vectors: np.ndarray | None = None,
+    def __init__(self, chunks, vectors: np.ndarray, window_vectors: np.ndarray | None = None,
                  window_chunk: np.ndarray | None = None, window_share: float = 0.65, window_bias: float = 0.5):
-        self.chunks = chunks
+        super().__init__(chunks, window_chunk, window_vectors is not None and len(window_vectors),
+                         window_share, window_bias)
         self.vectors = vectors
-        has_windows = window_vectors is not None and len(window_vectors) and window_share
-        self.window_vectors = window_vectors if has_windows else None
-        self.window_chunk = window_chunk if window_chunk is not None else np.zeros(0, np.int64)
-        self.share = window_share if has_windows else 0.0
-        self.bias = window_bias
+        self.window_vectors = window_vectors
 
     @property
     def count(self) -> int:
@@ -186,16 +236,11 @@ class NumpyDenseStore:
     def best_cosine(self, query: np.ndarray) -> float:
         return float((self.vectors @ query[0]).max())
 
-    def search(self, query: np.ndarray, cjk_share: float, filters: Filters = Filters()) -> DenseCandidates:
-        allowed = filters.rows(self.chunks)
-        rows, cosines = self._top(self.vectors @ query[0], SEARCH_DEPTH, allowed)
-        owners, values = np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self.window_vectors is not None:
-            windows = None if allowed is None else np.flatnonzero(np.isin(self.window_chunk, allowed))
-            found, values = self._top(self.window_vectors @ window_query(query, cjk_share, self.bias)[0],
-                                      WINDOW_DEPTH, windows)
-            owners = self.window_chunk[found]
-        return _mix(rows, cosines, owners, values, self.share)
+    def _top_chunks(self, query, depth, allowed):
+        return self._top(self.vectors @ query[0], depth, allowed)
+
+    def _top_windows(self, query, depth, allowed):
+        return self._top(self.window_vectors @ query[0], depth, allowed)
 
     @staticmethod
     def _top(scores: np.ndarray, depth: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -215,23 +260,24 @@ def window_query(query: np.ndarray, cjk_share: float, bias_weight: float) -> np.
 def embedded_stores(generation, window_share: float, window_bias: float) -> tuple[DenseStore, LexicalStore]:
     """The stores of an index generation on this machine: FAISS and in-process BM25. A
     server-side store (PostgreSQL + pgvector) would be opened here instead."""
-    dense = FaissDenseStore(generation.chunks, generation.dense, generation.windows, generation.window_chunk,
+    rows = ChunkRows(generation.chunks)
+    dense = FaissDenseStore(rows, generation.dense, generation.windows, generation.window_chunk,
                             window_share, window_bias)
-    return dense, Bm25Store(generation.chunks, generation.lexical)
+    return dense, Bm25Store(rows, generation.lexical)
 
 
 class Bm25Store:
     """The in-process BM25 index; filters restrict the rows it ranks."""
 
-    def __init__(self, chunks: Sequence[Chunk], index):
-        self.chunks = chunks
+    def __init__(self, chunks, index):
+        self.rows = ChunkRows.of(chunks)
         self.index = index
 
     def search(self, terms: dict[str, float], filters: Filters = Filters(),
                depth: int = LEXICAL_DEPTH) -> tuple[np.ndarray, np.ndarray]:
         """Rows with a positive BM25 score, best first (ties by row), at most `depth`, and their scores."""
         scores = self.index.scores(terms)
-        allowed = filters.rows(self.chunks)
+        allowed = self.rows.allowed(filters)
         rows = np.flatnonzero(scores > 0)
         if allowed is not None:
             rows = np.intersect1d(rows, allowed)

@@ -71,7 +71,7 @@ class Edge:
     _direct: Counter = field(default_factory=Counter)  # client -> direct API calls running
     _joining: Counter = field(default_factory=Counter)  # client -> queue joins being accepted
 
-    def client(self, peer: str, headers: dict[str, str]) -> str:
+    def client(self, peer: str, headers) -> str:
         """Who a request comes from: the peer address, or behind a trusted proxy the nearest
         address in X-Forwarded-For that is not itself a trusted proxy."""
         if peer in self.trusted_proxies:
@@ -87,20 +87,22 @@ class Edge:
             return False
         return self.sessions.valid(token if token is not None else _cookie(cookie_header, TOKEN_COOKIE))
 
-    def waiting(self, blocks, client: str) -> tuple[int, int]:
-        """(this client's requests in Gradio's queue or running, all waiting requests)."""
+    def load(self, blocks, client: str) -> tuple[int, int]:
+        """(this client's requests in flight: in Gradio's queue, running, or being accepted
+        here; all requests waiting in the queue)."""
+        mine = self._joining[client] + self._direct[client]
         queue = getattr(blocks, "_queue", None)
         if queue is None:
-            return 0, 0
+            return mine, 0
         pending = [e for q in list(queue.event_queue_per_concurrency_id.values()) for e in list(q.queue)]
         running = [e for job in list(queue.active_jobs) if job for e in job]
-        mine = sum(1 for e in pending + running if self._event_client(e) == client)
-        return mine, len(pending)
+        return mine + sum(1 for e in pending + running if self._event_client(e) == client), len(pending)
 
     def _event_client(self, event) -> str:
         request = getattr(event, "request", None)
-        peer = request.client.host if request is not None and request.client else ""
-        return self.client(peer, {k.lower(): v for k, v in request.headers.items()} if request is not None else {})
+        if request is None:
+            return ""
+        return self.client(request.client.host if request.client else "", request.headers)
 
 
 class Hardening:
@@ -137,8 +139,8 @@ class Hardening:
             await self.app(scope, receive, send)
             return
         blocks = _blocks(scope)
-        mine, waiting = edge.waiting(blocks, client)  # before the body is even read: refusing is cheap
-        if mine + edge._joining[client] + edge._direct[client] >= edge.per_client:
+        mine, waiting = edge.load(blocks, client)  # before the body is even read: refusing is cheap
+        if mine >= edge.per_client:
             await _refuse(send, 429, f"您的请求过多（同时最多 {edge.per_client} 个）：请等上一个问题回答后再问。",
                           [(b"retry-after", b"2")])
             return
