@@ -142,7 +142,7 @@ class Embedder:
 
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
-                # no busy-waiting between questions: FAISS and BM25 run right after on the same cores
+                # no busy-waiting between questions: the vector and BM25 searches run right after on the same cores
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = onnxruntime.InferenceSession(
                     str(self.folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])

@@ -44,7 +44,7 @@ from app.evaluate import evaluate, read_questions  # noqa: E402
 from app.index import Generation, build, dense_index, probe_questions, window_probes, with_bias  # noqa: E402
 from app.model import Embedder  # noqa: E402
 from app.query import cjk_share  # noqa: E402
-from app.search import Searcher  # noqa: E402
+from app.search import Retriever, Searcher  # noqa: E402
 from app.stores import SEARCH_DEPTH, window_query  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench"
@@ -71,7 +71,7 @@ def questions() -> list[str]:
             for q in read_questions(EVAL / name)]
 
 
-def latency(searcher: Searcher, texts: list[str], rounds: int) -> dict:
+def latency(searcher: Retriever, texts: list[str], rounds: int) -> dict:
     """Warm hybrid search end to end (clean, plan, encode, FAISS, BM25, fuse, cite), in ms."""
     searcher.search(texts[0], 5)
     timings = []
@@ -362,12 +362,14 @@ class FixedChunkDense:
         self.index = faiss.IndexFlatIP(embedder.dimension)
         self.index.add(embedder.encode_passages([h.text for h in self.hits]))
 
-    def search(self, question: str, k: int = 5, signals: str = "hybrid"):
+    def search(self, question: str, k: int = 5, signals: str = "hybrid", documents=(), articles=()):
+        """A `Retriever`: the k nearest windows (document filters honoured, articles unknown)."""
         from app.search import SearchResult
 
-        scores, rows = self.index.search(self.embedder.encode_queries([question]), k)
-        return SearchResult(question, question, [replace(self.hits[r], score=float(s))
-                                                 for s, r in zip(scores[0], rows[0]) if r >= 0])
+        scores, rows = self.index.search(self.embedder.encode_queries([question]), len(self.hits) if documents else k)
+        hits = [replace(self.hits[r], score=float(s)) for s, r in zip(scores[0], rows[0])
+                if r >= 0 and (not documents or self.hits[r].doc in documents)]
+        return SearchResult(question, question, hits[:k], confidence="high" if hits else "none")
 
 
 class PlainBM25(Searcher):
@@ -375,16 +377,17 @@ class PlainBM25(Searcher):
 
     def plan(self, text, generation):
         plan = super().plan(text, generation)
-        return replace(plan, terms=dict.fromkeys(lexical.terms(text), 1.0), expansions=())
+        return replace(plan, terms=dict.fromkeys(lexical.terms(text), 1.0), glosses=())
 
-    def search(self, question, k=5, signals="hybrid"):
-        return super().search(question, k, signals="lexical")
+    def search(self, question, k=5, signals="hybrid", documents=(), articles=()):
+        """A `Retriever` whatever the signals asked: BM25 alone."""
+        return super().search(question, k, signals="lexical", documents=documents, articles=articles)
 
 
 def baselines(settings: Settings, seeds_index: Path, embedder: Embedder, searcher: Searcher) -> list[dict]:
     evaluation = read_questions(EVAL / "seeds_questions.jsonl")
     texts = [q.query for q in evaluation]
-    systems = {
+    systems: dict[str, Retriever] = {
         "this product (hybrid, outline chunks)": searcher,
         "BM25 only (jieba, our chunks)": PlainBM25(replace(settings, index=seeds_index), embedder=embedder),
         "dense only, fixed 500-char chunks": FixedChunkDense(settings.seeds, embedder),

@@ -1,4 +1,4 @@
-"""The index: chunks, their embeddings in FAISS and their BM25 terms, built in generations.
+"""The index: chunks, their embeddings and vector indexes, and their BM25 terms, built in generations.
 
 Layout of an index folder:
 
@@ -6,9 +6,9 @@ Layout of an index folder:
     index/gen-<time>-<id>/        one complete, immutable generation
         manifest.json             documents, model identity, chunking version, file checksums
         chunks.jsonl              one chunk a line (hit-shaped, plus its text key)
-        vectors.npy, dense.faiss  embeddings and the FAISS index over them
+        vectors.npy, dense.faiss  embeddings and the vector index over them
         windows.npy, windows.faiss  sentence windows of the chunks (chunk row, start, end) and
-                                  their FAISS index (vectors plus two columns of bias, below)
+                                  their vector index (vectors plus two columns of bias, below)
         lexical_*.json/npz        the BM25 index
     index/cache/<model>/          embeddings by text hash, shared by every generation
     index/.lock                   held by the build that is running
@@ -21,10 +21,10 @@ Window vectors carry two more columns: how close the window is on average to the
 questions (app/data/probe_questions.txt) in English and in Chinese. Some sentences are close to
 every question of a language (e5's "hubs": a sentence with Latin names or numbers to English
 questions, say); a search subtracts a share of that closeness by extending the question vector
-with `window_query`, so FAISS ranks by the corrected score, exactly, at any scale.
+with `window_query`, so the vector index ranks by the corrected score, exactly, at any scale.
 
 The package, in build order: `files` (durable writes, checksums, the problems a user can act
-on), `cache` (embeddings by text hash), `dense` (the FAISS indexes written and read back, the
+on), `cache` (embeddings by text hash), `dense` (the vector indexes written and read back, the
 windows' bias columns), `generation` (a built generation loaded and verified, its manifest),
 `build` (scan, reuse, embed, write, switch). Searching is `app/stores.py`'s job.
 """
