@@ -33,11 +33,13 @@ class AnswerSentence:
 
 
 def citation(hit: Hit) -> str:
-    """《article》heading，file 第a–b行 — how a quote is attributed in a draft."""
+    """《article》heading，file 第3页 第a–b行 — how a quote is attributed in a draft (the page
+    for a PDF or a scan; lines count in the text read from the file)."""
     article = hit.section[0] if hit.section else hit.title
     heading = hit.section[-1].rstrip("。；;，,") if len(hit.section) > 1 else ""
     lines = f"第{hit.line_start}行" if hit.line_start == hit.line_end else f"第{hit.line_start}–{hit.line_end}行"
-    return f"《{article}》{heading}，{hit.doc} {lines}"
+    pages = f"{hit.pages} " if hit.page_start else ""
+    return f"《{article}》{heading}，{hit.doc} {pages}{lines}"
 
 
 def quote(hit: Hit) -> str:

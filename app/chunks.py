@@ -12,10 +12,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .documents import ARTICLE_HEADING, Document, Paragraph
+from .documents import Document, Paragraph
+from .outline import ARTICLE_HEADING
 
 #: Bumped whenever chunk boundaries or texts can change, so indexes re-chunk by themselves.
-CHUNKING_VERSION = 4
+CHUNKING_VERSION = 5
 TARGET_MAX = 400
 HARD_MAX = 600
 MIN_CHARS = 40
@@ -48,6 +49,15 @@ class Chunk:
     end: int
     line_start: int
     line_end: int
+    page_start: int = 0  # 1-based pages of a PDF or a scan; 0 for formats without pages
+    page_end: int = 0
+
+    @property
+    def pages(self) -> str:
+        """"第3页", "第3–4页", or "" for a format without pages."""
+        if not self.page_start:
+            return ""
+        return f"第{self.page_start}页" if self.page_start == self.page_end else f"第{self.page_start}–{self.page_end}页"
 
     @property
     def indexed_text(self) -> str:
@@ -59,6 +69,7 @@ class Chunk:
             "doc": self.doc, "title": self.title, "section": list(self.section), "text": self.text,
             "start": self.start, "end": self.end,
             "line_start": self.line_start, "line_end": self.line_end,
+            "page_start": self.page_start, "page_end": self.page_end,
         }
 
 
@@ -265,6 +276,7 @@ def chunk_document(document: Document) -> list[Chunk]:
             doc=document.path, title=title, section=piece.section,
             text=document.clean_slice(start, end), start=start, end=end,
             line_start=document.line_of(start), line_end=document.line_of(end - 1),
+            page_start=document.page_of(start), page_end=document.page_of(end - 1),
         ))
     return chunks
 

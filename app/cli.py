@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .config import Settings
+from .formats.common import describe
 
 EXIT_USAGE = 2
 EXIT_PROBLEM = 1
@@ -106,6 +107,8 @@ def build_main(argv: list[str] | None = None) -> int:
         return _fail(str(problem), EXIT_PROBLEM)
     for skipped in report.skipped:
         print(f"跳过 {skipped['file']}：{skipped['reason']}", file=sys.stderr)
+    for name, reading in report.readings.items():
+        print(f"读取 {name}：{describe(reading)}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -129,7 +132,8 @@ def _print_hits(result) -> None:
         print(WEAK_NOTICE + "\n")
     for number, hit in enumerate(result.hits, 1):
         path = " › ".join((hit.title,) + hit.section)
-        print(f"[{number}] {path}  ({hit.doc} 第{hit.line_start}–{hit.line_end}行, 相关度 {hit.relevance:.0%})")
+        pages = f"{hit.pages} " if hit.page_start else ""
+        print(f"[{number}] {path}  ({hit.doc} {pages}第{hit.line_start}–{hit.line_end}行, 相关度 {hit.relevance:.0%})")
         print("    " + hit.text.replace("\n", "\n    "))
         print()
 

@@ -11,6 +11,7 @@ hit that lists where else the text appears.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Collection, Iterator
@@ -24,7 +25,7 @@ from .confidence import ConfidenceModel, Evidence
 from .config import Settings
 from .documents import Document, load
 from .folding import fold, simplified
-from .index import Generation, IndexCorrupt, current_name, load_generation
+from .index import Generation, IndexCorrupt, current_name, load_generation, readings_folder
 from .model import Embedder
 from .query import QueryPlan, analyse, clean_question
 from .stores import DenseCandidates, DenseStore, Filters, LexicalStore, embedded_stores
@@ -93,30 +94,23 @@ def _agreement(row: int, dense: DenseCandidates | None, lexical_score: float, le
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A cited passage: `text` is `document[start:end]` up to whitespace and removed noise."""
+class Hit(Chunk):
+    """A cited passage (a chunk: `text` is `document[start:end]` up to whitespace and removed
+    noise) as one question found it."""
 
-    doc: str
-    title: str
-    section: tuple[str, ...]
-    text: str
-    start: int
-    end: int
-    line_start: int
-    line_end: int
-    score: float  # the fused ranking score: orders the hits of one question only
+    score: float = 0.0  # the fused ranking score: orders the hits of one question only
     also_in: tuple[dict, ...] = ()
     relevance: float = 0.0  # calibrated probability that the passage answers the question
     confidence: str = "high"  # the result's level (app/confidence.py): high or weak
 
+    @classmethod
+    def of(cls, chunk: Chunk, **found) -> "Hit":
+        """`chunk` as a hit, with what the search found (score, relevance, …)."""
+        return cls(**{f.name: getattr(chunk, f.name) for f in dataclasses.fields(Chunk)}, **found)
+
     def to_json(self) -> dict:
-        return {
-            "doc": self.doc, "title": self.title, "section": list(self.section), "text": self.text,
-            "start": self.start, "end": self.end, "line_start": self.line_start,
-            "line_end": self.line_end, "score": round(self.score, 6),
-            "relevance": round(self.relevance, 4), "confidence": self.confidence,
-            "also_in": list(self.also_in),
-        }
+        return dict(super().to_json(), score=round(self.score, 6), relevance=round(self.relevance, 4),
+                    confidence=self.confidence, also_in=list(self.also_in))
 
 
 @dataclass(frozen=True)
@@ -212,7 +206,7 @@ class Searcher:
         chunks = [c for c in self.generation.chunks if c.doc == doc]
         if not chunks:
             raise KeyError(doc)
-        return load(self.settings.seeds / doc, self.settings.seeds), chunks
+        return load(self.settings.seeds / doc, self.settings.seeds, readings_folder(self.settings.index)), chunks
 
     def plan(self, text: str, generation: Generation) -> QueryPlan:
         """How `text` is searched in `generation` (app/query.py)."""
@@ -348,8 +342,4 @@ class Searcher:
             {"doc": other.doc, "line_start": other.line_start, "line_end": other.line_end}
             for other in (generation.chunks[r] for r in generation.near_duplicates(row))
         )
-        return Hit(
-            doc=chunk.doc, title=chunk.title, section=chunk.section, text=chunk.text,
-            start=chunk.start, end=chunk.end, line_start=chunk.line_start, line_end=chunk.line_end,
-            score=score, also_in=also_in, relevance=relevance, confidence=confidence,
-        )
+        return Hit.of(chunk, score=score, also_in=also_in, relevance=relevance, confidence=confidence)

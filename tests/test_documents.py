@@ -80,9 +80,9 @@ def test_unusable_files_are_skipped_with_a_reason(tmp_path, content, reason):
 
 
 def test_unsupported_type_is_skipped(tmp_path):
-    path = tmp_path / "scan.pdf"
-    path.write_bytes(b"%PDF-1.4")
-    with pytest.raises(SkippedFile, match="不支持的文件类型"):
+    path = tmp_path / "figures.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(SkippedFile, match="不支持的文件类型 .xls"):
         load(path, tmp_path)
 
 

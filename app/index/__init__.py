@@ -30,7 +30,7 @@ windows' bias columns), `generation` (a built generation loaded and verified, it
 """
 
 from .build import BuildReport, build, build_lock, is_stale
-from .cache import EmbeddingCache, cache_folder
+from .cache import EmbeddingCache, cache_folder, readings_folder
 from .dense import dense_index, probe_questions, window_probes, with_bias
 from .files import IndexCorrupt, IndexLocked, IndexMissing, IndexNoSpace, IndexProblem, text_key
 from .generation import Generation, current_name, incompatibility, load_generation, load_manifest, outdated
@@ -38,6 +38,7 @@ from .generation import Generation, current_name, incompatibility, load_generati
 __all__ = [
     "BuildReport", "EmbeddingCache", "Generation", "IndexCorrupt", "IndexLocked", "IndexMissing", "IndexNoSpace",
     "IndexProblem", "build", "build_lock", "cache_folder", "current_name", "dense_index", "incompatibility",
-    "is_stale", "load_generation", "load_manifest", "outdated", "probe_questions", "text_key", "window_probes",
+    "is_stale", "load_generation", "load_manifest", "outdated", "probe_questions", "readings_folder", "text_key",
+    "window_probes",
     "with_bias",
 ]

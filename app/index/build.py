@@ -23,7 +23,7 @@ from ..chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, chunk_document, sentenc
 from ..documents import SkippedFile, discover, load
 from ..model import Embedder, file_sha256, model_identity
 from ..translate import Dictionary
-from .cache import EmbeddingCache, Progress, cache_folder, embed, embedding_item
+from .cache import EmbeddingCache, Progress, cache_folder, embed, embedding_item, readings_folder
 from .dense import dense_index, probe_questions, window_probes, with_bias, write_indexes
 from .files import MB, IndexLocked, IndexNoSpace, IndexProblem, fsync_dir, text_key, write_durably
 from .generation import MANIFEST_VERSION, chunk_from_row, current_name, incompatibility, load_manifest, outdated
@@ -51,6 +51,9 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     generation: str | None = None
     unchanged: bool = False
+    # How each file read in this build was read, beyond plain text: converter, pages, OCR'd pages,
+    # mean OCR confidence, tables, and what was left out (app/formats Extracted.summary).
+    readings: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
@@ -184,7 +187,8 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precisi
 
     scan = _scan(seeds)
     report = BuildReport(skipped=list(scan.skipped))
-    documents, chunk_rows = _read_documents(seeds, scan, previous_docs, previous_rows, report, progress)
+    documents, chunk_rows = _read_documents(seeds, scan, previous_docs, previous_rows, report, progress,
+                                            readings_folder(index_dir))
     report.removed = sorted(set(previous_docs) - {d["path"] for d in documents})
     report.documents, report.chunks = len(documents), len(chunk_rows)
 
@@ -220,7 +224,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precisi
 
 
 def _read_documents(seeds: Path, scan: _Scan, previous_docs: dict[str, dict], previous_rows: dict[str, list[dict]],
-                    report: BuildReport, progress: Progress) -> tuple[list[dict], list[dict]]:
+                    report: BuildReport, progress: Progress, readings: Path) -> tuple[list[dict], list[dict]]:
     """Each usable document's manifest entry and chunk rows: an unchanged document's rows are
     reused (`previous_rows`, empty when they cannot be), the others are read and chunked.
     Records added, changed and unusable files in `report`."""
@@ -234,10 +238,10 @@ def _read_documents(seeds: Path, scan: _Scan, previous_docs: dict[str, dict], pr
             report.changed.append(name)
         if before and before["sha256"] == sha and name in previous_rows:
             rows = previous_rows[name]
-            encoding = before["encoding"]
+            encoding, reading = before["encoding"], before.get("reading")
         else:
             try:
-                document = load(path, seeds)
+                document = load(path, seeds, readings)
             except SkippedFile as skipped:
                 report.skipped.append({"file": skipped.path, "reason": skipped.reason})
                 if name in report.added:
@@ -245,8 +249,11 @@ def _read_documents(seeds: Path, scan: _Scan, previous_docs: dict[str, dict], pr
                 continue
             rows = [dict(c.to_json(), key=text_key(c.indexed_text)) for c in chunk_document(document)]
             encoding = document.encoding
+            reading = document.extracted.summary() if document.extracted.converter != "text" else None
+            if reading:
+                report.readings[name] = reading
         documents.append({"path": name, "sha256": sha, "size": size, "encoding": encoding,
-                          "chunks": len(rows)})
+                          "chunks": len(rows), **({"reading": reading} if reading else {})})
         chunk_rows.extend(rows)
     return documents, chunk_rows
 

@@ -29,6 +29,11 @@ def cache_folder(index_dir: Path, identity: dict) -> Path:
     return index_dir / "cache" / name
 
 
+def readings_folder(index_dir: Path) -> Path:
+    """Where slow readings of files (OCR, conversions) are kept, by file hash (app/formats)."""
+    return index_dir / "cache" / "readings"
+
+
 class EmbeddingCache:
     """Embeddings by text key for one model, as append-only shards written atomically."""
 

@@ -95,6 +95,7 @@ def chunk_from_row(row: dict) -> Chunk:
     return Chunk(
         doc=row["doc"], title=row["title"], section=tuple(row["section"]), text=row["text"],
         start=row["start"], end=row["end"], line_start=row["line_start"], line_end=row["line_end"],
+        page_start=row.get("page_start", 0), page_end=row.get("page_end", 0),
     )
 
 
