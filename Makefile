@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install install-dev lint browser bench
+.PHONY: run test install install-dev lint browser office bench
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,19 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	else echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; fi
 
-run: install
+# LibreOffice headless reads .doc, .wps, .odt and .rtf (app/formats/office.py); without it those
+# files are skipped with a reason, everything else works.
+office:
+	@if command -v soffice >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui >/dev/null; \
+	else echo "reading .doc/.wps needs LibreOffice: sudo apt-get install --no-install-recommends libreoffice-writer-nogui"; fi
+
+run: install office
 	$(PY) -m app serve
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a green one.
-test: install-dev browser lint
+test: install-dev browser office lint
 	$(PY) -m pytest -ra; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$status
 

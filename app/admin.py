@@ -151,7 +151,7 @@ def safe_name(original: str) -> str:
     name = re.sub(r'[\x00-\x1f\x7f<>:"|?*]', "", name).strip().lstrip(".").strip()
     stem, suffix = os.path.splitext(name)
     if suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise UploadRejected(f"{original}：只接受 .txt、.md、.docx 文件")
+        raise UploadRejected(f"{original}：不支持的文件类型（接受 {'、'.join(SUPPORTED_SUFFIXES)}）")
     stem = re.sub(r"\s+", " ", stem)[:MAX_NAME_CHARS]
     stem = stem.encode("utf-8")[: MAX_NAME_BYTES - len(suffix)].decode("utf-8", "ignore").strip()
     if not stem:
@@ -159,8 +159,10 @@ def safe_name(original: str) -> str:
     return stem + suffix.lower()
 
 
-def store_upload(seeds: Path, uploaded: Path, original: str, overwrite: bool = False) -> str:
-    """Copy an uploaded file into `seeds/` under a safe name; returns the name it got."""
+def store_upload(seeds: Path, uploaded: Path, original: str, overwrite: bool = False,
+                 readings: Path | None = None) -> str:
+    """Copy an uploaded file into `seeds/` under a safe name; returns the name it got. The file
+    is read as the build will read it (`readings`: where slow readings are kept for the build)."""
     name = safe_name(original)
     size = uploaded.stat().st_size
     if size > MAX_UPLOAD_BYTES:
@@ -180,7 +182,7 @@ def store_upload(seeds: Path, uploaded: Path, original: str, overwrite: bool = F
     os.close(handle)
     try:
         shutil.copyfile(uploaded, temporary)
-        load(Path(temporary), seeds)  # hidden while checked: builds never see a half-written file
+        load(Path(temporary), seeds, readings)  # hidden while checked: builds never see a half-written file
         os.chmod(temporary, seeds.stat().st_mode & 0o666)  # the folder's read bits, as the seeds have
         os.replace(temporary, target)
     except SkippedFile as unusable:

@@ -34,6 +34,9 @@ MARKER_TYPES = (
     ("shi", re.compile(r"^[一二三四五六七八九十]+是")),
     ("di", re.compile(r"^第[一二三四五六七八九十]+[，,、：:]")),
 )
+#: A template's blanks and placeholders ("时间□20xx年x月x日", "单位：×××"): such a line is a form
+#: to fill in, never the title of a document or an article, however often it repeats.
+PLACEHOLDER = re.compile(r"□|[×＊*]{2,}|[xX]{2,}|20[xX]{2}|[xX]月[xX]?日|^\s*(时间|日期|单位|部门|姓名|编号|地点)\s*[:：□_]")
 SENTENCE_SPLIT = re.compile(r"(?<=[。！？；!?;])")
 
 
@@ -96,7 +99,8 @@ def _title_of(document: Document) -> str:
     text, _ = _strip_markdown(first)
     if ARTICLE_HEADING.search(text):
         return ARTICLE_HEADING.sub("", text).strip() or text
-    if _is_heading_shaped(text) and not re.search(r"[。，,；;]", text) and not marker_type(text):
+    if _is_heading_shaped(text) and not re.search(r"[。，,；;]", text) and not marker_type(text) \
+            and not PLACEHOLDER.search(text):
         return text
     return document.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
@@ -119,7 +123,8 @@ def _classify(document: Document, title: str) -> list[_Block]:
             return False
         if ARTICLE_HEADING.search(text):
             return True
-        repeated_title = counts[text] >= 2 and not re.search(r"[，,。；;]", text) and not marker_type(text)
+        repeated_title = counts[text] >= 2 and not re.search(r"[，,。；;]", text) and not marker_type(text) \
+            and not PLACEHOLDER.search(text)
         return repeated_title or text == bare_title or (hashes and text == title)
 
     markers = [marker_type(text) for text, _ in texts]

@@ -26,9 +26,21 @@ __all__ = ["Document", "Paragraph", "SkippedFile", "SUPPORTED_SUFFIXES", "MAX_DO
            "discover", "load"]
 
 
-#: Whole lines that are site furniture, not the author's text.
+#: Whole lines that are site furniture, not the author's text: the seeds' own, and those of the
+#: genre (template sites and intranets: source and date lines, breadcrumbs, copyright and
+#: disclaimer notices, "contributed by a reader", related links, previous/next, share bars).
 BOILERPLATE_LINE = re.compile(
-    r"欢迎来到|您的当前位置|^\s*搜索\s*$|copyright|©|icp备|版权所有|因篇幅问题不能全部显示|"
+    r"欢迎来到|您的当前位置|当前位置\s*[:：]|^\s*搜索\s*$|copyright|©|icp备|版权所有|因篇幅问题不能全部显示|"
+    r"^\s*(来源|出处|作者|编辑|责任编辑|文章来源|发布者|发布人|发布(时间|日期)|发表(时间|日期)|更新(时间|日期)|"
+    r"阅读(次数|量)?|浏览(次数|量)?|点击(数|量|次数)?|人气|标签|关键词|tags?)\s*[:：]|"
+    r"(发布|更新|发表)(时间|日期)\s*[:：]\s*\d|(阅读|浏览|点击)(次数|量)?\s*[:：]\s*\d|"
+    r"首页\s*[>›»/＞]|版权声明|免责声明|版权归.{0,12}所有|转载请(注明|保留)|本站(文章|内容|资源|所有)|"
+    r"本文由.{0,24}(投稿|发布|整理|提供)|^.{0,24}仅供(参考|学习|交流)[。.！!]?\s*$|"
+    r"^\s*[【\[]?\s*(相关(推荐|阅读|文章|范文|链接)|猜你喜欢|热门(文章|推荐|范文)|精彩推荐|推荐阅读|延伸阅读)\s*[】\]]?\s*[:：]?\s*$|"
+    r"^\s*(上一篇|下一篇|上一页|下一页)|扫一扫|分享到|打印本页|关闭窗口|返回顶部|返回首页|加入收藏|设为首页|"
+    r"^\s*(本文(地址|链接|网址)|原文(地址|链接))\s*[:：]|^\s*(https?://|www\.)\S+\s*$|"
+    r"字号\s*[:：]?\s*[【\[]?\s*大|[【\[]\s*大\s*[】\]]?\s*[【\[]?\s*中|"
+    r"来源\s*[:：].{0,40}(网|站|平台|公众号)|"
     r"^\s*来源\s*[:：]|违法及侵权请联系|e-mail\s*[:：]|律师事务所.*提供法律服务|"
     r"以下是.{0,12}(整理|收集|分享)的|希望.{0,12}(帮助到|对你有|对大家有)|这里给大家分享|"
     r"^\s*\d{1,8}\s*$|^\s*\|\S{0,6}\s*$",

@@ -12,6 +12,7 @@ import gradio as gr
 from . import answer, conversation, web
 from .admin import TOKEN_COOKIE, UploadRejected, index_status, store_upload
 from .answer import export_basket
+from .index import readings_folder
 from .query import EmptyQuestion
 from .render import inert, render_answer, render_basket, render_document, render_status, source_label
 from .search import Searcher
@@ -102,7 +103,8 @@ class Admin:
         for file in files or []:
             path = Path(file if isinstance(file, str) else file.name)
             try:
-                messages.append(f"- 已保存：{inert(store_upload(self.settings.seeds, path, path.name, overwrite))}")
+                stored = store_upload(self.settings.seeds, path, path.name, overwrite, readings_folder(self.settings.index))
+                messages.append(f"- 已保存：{inert(stored)}")
             except UploadRejected as problem:
                 messages.append(f"- 未保存：{inert(str(problem))}")
         return "\n".join(messages) or "请先选择要上传的文件。", render_status(index_status(self.settings))

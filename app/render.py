@@ -4,13 +4,16 @@ escaped before display, so a document containing HTML or markdown shows as text.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 
 from . import answer, service
 from .answer import WEAK_NOTICE
+from .formats import SkippedFile
 from .search import Hit, Searcher, SearchResult
 
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # as Document.line_starts counts lines
 NO_ANSWER = "没有找到可靠的段落。请换一种说法，或使用文档中的关键词（例如“院务公开”“护理质量”）再试。"
 
 
@@ -57,11 +60,36 @@ def render_answer(result: SearchResult) -> str:
     return "\n".join(lines)
 
 
+def _marked(line: str, start: int, uncertain: tuple[tuple[int, int], ...]) -> str:
+    """A line of the source as inert HTML, text that OCR read with low confidence marked."""
+    parts, position = [], 0
+    for low, high in uncertain:
+        low, high = max(low - start, position), min(high - start, len(line))
+        if low < high:
+            parts += [html.escape(line[position:low]), '<span class="ocr-low" title="OCR 识别置信度低，请核对原件">',
+                      html.escape(line[low:high]), "</span>"]
+            position = high
+    parts.append(html.escape(line[position:]))
+    return "".join(parts)
+
+
+def _page_pictures(searcher: Searcher, hit: dict) -> str:
+    """The cited pages of a PDF or a scan as pictures (inline JPEG), beside the text."""
+    pictures = []
+    for page in range(hit.get("page_start") or 0, (hit.get("page_end") or 0) + 1):
+        jpeg = searcher.page_picture(hit["doc"], page) if page else None
+        if jpeg:
+            pictures.append(f'<figure><figcaption>第{page}页（原件）</figcaption><img alt="第{page}页" style="max-width:100%" '
+                            f'src="data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}"></figure>')
+    return "".join(pictures)
+
+
 def render_document(searcher: Searcher, hit: dict) -> str:
-    """The whole source document, passage highlighted, outline beside it (inert HTML)."""
+    """The whole source document (the text read from it), passage highlighted, outline beside
+    it, page breaks marked, and for a PDF or a scan the cited pages' pictures (inert HTML)."""
     try:
         document, chunks = searcher.open_document(hit["doc"])
-    except (KeyError, OSError) as error:
+    except (KeyError, OSError, SkippedFile) as error:
         return f"<p>无法打开文档：{html.escape(str(error))}</p>"
     outline, seen = [], set()
     for chunk in chunks:
@@ -70,14 +98,21 @@ def render_document(searcher: Searcher, hit: dict) -> str:
             indent = 12 * (len(chunk.section) - 1)
             outline.append(f'<a href="#L{chunk.line_start}" style="padding-left:{indent}px">'
                            f"{html.escape(chunk.section[-1])}</a>")
-    rows = []
-    for number, line in enumerate(document.text.splitlines(), 1):
+    extracted = document.extracted
+    uncertain = extracted.uncertain if extracted else ()
+    rows, page = [], 0
+    for number, (start, line) in enumerate(zip(document.line_starts, LINE_BREAK.split(document.text)), 1):
+        if document.page_of(start) > page:
+            page = document.page_of(start)
+            rows.append(f'<div class="page">— 第{page}页 —</div>')
         mark = " hl" if hit["line_start"] <= number <= hit["line_end"] else ""
         rows.append(f'<div class="ln{mark}" id="L{number}"><span class="no">{number}</span>'
-                    f"<span>{html.escape(line) or '&nbsp;'}</span></div>")
+                    f"<span>{_marked(line, start, uncertain) or '&nbsp;'}</span></div>")
+    pictures = _page_pictures(searcher, hit)
     return (f"<h4>{html.escape(hit['title'])} · {html.escape(hit['doc'])}</h4>"
             '<div style="display:flex;gap:16px"><div class="outline" style="flex:1">'
-            + "".join(outline) + '</div><div style="flex:3">' + "".join(rows) + "</div></div>")
+            + "".join(outline) + '</div><div style="flex:3">' + "".join(rows) + "</div>"
+            + (f'<div class="pages" style="flex:2">{pictures}</div>' if pictures else "") + "</div>")
 
 
 def render_basket(basket: list[dict]) -> str:

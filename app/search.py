@@ -25,6 +25,7 @@ from .confidence import ConfidenceModel, Evidence
 from .config import Settings
 from .documents import Document, load
 from .folding import fold, simplified
+from .formats import page_picture
 from .index import Generation, IndexCorrupt, current_name, load_generation, readings_folder
 from .model import Embedder
 from .query import QueryPlan, analyse, clean_question
@@ -207,6 +208,16 @@ class Searcher:
         if not chunks:
             raise KeyError(doc)
         return load(self.settings.seeds / doc, self.settings.seeds, readings_folder(self.settings.index)), chunks
+
+    def page_picture(self, doc: str, page: int) -> bytes | None:
+        """Page `page` of an indexed PDF or scan as a JPEG, for the viewer (None: no picture)."""
+        if not any(c.doc == doc for c in self.generation.chunks):
+            return None
+        path = self.settings.seeds / doc
+        try:
+            return page_picture(path.read_bytes(), path.suffix, page)
+        except OSError:
+            return None
 
     def plan(self, text: str, generation: Generation) -> QueryPlan:
         """How `text` is searched in `generation` (app/query.py)."""

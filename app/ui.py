@@ -18,6 +18,7 @@ from . import handlers, service, web
 from .admin import PASSWORD_VARIABLE, PasswordGuard, admin_mode, index_status
 from .answer import EXPORT_MAX_AGE
 from .config import Settings
+from .formats import SUPPORTED_SUFFIXES
 from .handlers import Admin, Chat
 from .render import render_basket, render_status
 from .search import Searcher
@@ -30,6 +31,8 @@ CSS = """
 #viewer .ln { display: flex; gap: 10px; }
 #viewer .no { color: #94a3b8; min-width: 3em; text-align: right; user-select: none; }
 #viewer .hl { background: #fff3bf; }
+#viewer .page { color: #64748b; text-align: center; margin: 8px 0; font-size: 90%; }
+#viewer .ocr-low { text-decoration: underline wavy #dc2626; }
 #viewer .outline { font-size: 13px; border-right: 1px solid #e2e8f0; padding-right: 8px; }
 #viewer .outline a { color: #334155; text-decoration: none; display: block; }
 #effective { color: #64748b; font-size: 13px; }
@@ -144,8 +147,8 @@ def _admin_tab(settings: Settings, edge: web.Edge) -> SimpleNamespace:
         with gr.Column(visible=not locked) as panel:
             status = gr.Markdown(render_status(index_status(settings)) if not locked else "", elem_id="status")
             leave = gr.Button("退出管理", size="sm", elem_id="admin-logout", visible=locked)
-            files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".docx"],
-                            label="上传工作总结（.txt / .md / .docx，单个不超过 20 MB）", elem_id="upload")
+            files = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
+                            label="上传工作总结（文本、Word/WPS、PDF、扫描图片、网页，单个不超过 20 MB）", elem_id="upload")
             overwrite = gr.Checkbox(label="覆盖同名文件", value=False, elem_id="overwrite")
             with gr.Row():
                 save = gr.Button("上传到文档库", elem_id="save-upload")

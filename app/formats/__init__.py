@@ -137,3 +137,38 @@ def _read_isolated(raw: bytes, suffix: str, name: str) -> Extracted:
     if done.returncode != 0:
         raise SkippedFile(name, "读取时超出内存限制或出错（文件可能已损坏或是恶意构造的），已跳过")
     return _from_json(json.loads(done.stdout), name)
+
+
+def page_picture(raw: bytes, suffix: str, page: int, width: int = 760) -> bytes | None:
+    """Page `page` (1-based) of a PDF or a scan as a JPEG `width` pixels wide, for the source
+    viewer; None for formats without page images or a page that is not there."""
+    import io
+
+    suffix = suffix.lower()
+    try:
+        if suffix == ".pdf":
+            import pypdfium2 as pdfium
+
+            with pdfium.PdfDocument(raw) as document:
+                if not 1 <= page <= len(document):
+                    return None
+                sheet = document[page - 1]
+                picture = sheet.render(scale=width / sheet.get_width()).to_pil()
+        elif suffix in IMAGE_SUFFIXES:
+            from PIL import Image, ImageSequence
+
+            from .image import MAX_PIXELS
+
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+            frames = ImageSequence.Iterator(Image.open(io.BytesIO(raw)))
+            picture = next((frame.copy() for number, frame in enumerate(frames, 1) if number == page), None)
+            if picture is None:
+                return None
+            picture.thumbnail((width, width * 4))
+        else:
+            return None
+    except Exception:  # noqa: BLE001 - the viewer shows the text without the picture, whatever failed
+        return None
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, "JPEG", quality=80)
+    return out.getvalue()
