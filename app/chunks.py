@@ -35,8 +35,9 @@ MARKER_TYPES = (
     ("di", re.compile(r"^第[一二三四五六七八九十]+[，,、：:]")),
 )
 #: A template's blanks and placeholders ("时间□20xx年x月x日", "单位：×××"): such a line is a form
-#: to fill in, never the title of a document or an article, however often it repeats.
-PLACEHOLDER = re.compile(r"□|[×＊*]{2,}|[xX]{2,}|20[xX]{2}|[xX]月[xX]?日|^\s*(时间|日期|单位|部门|姓名|编号|地点)\s*[:：□_]")
+#: to fill in, never the title of a document or an article, however often it repeats. A year
+#: left as "20xx年" alone is not one: "20xx年医院工作总结" is a real title of the genre.
+PLACEHOLDER = re.compile(r"□|[×＊*]{2,}|(?<!20)[xX]{2,}|[xX]月[xX]?日|^\s*(时间|日期|单位|部门|姓名|编号|地点)\s*[:：□_]")
 SENTENCE_SPLIT = re.compile(r"(?<=[。！？；!?;])")
 
 

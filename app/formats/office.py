@@ -93,15 +93,39 @@ def _table_rows(table) -> list[list[str]]:
     return rows
 
 
-def _paragraph_line(paragraph, counters: dict) -> str:
+def _unnumbered_levels(word) -> set[tuple[str, int]]:
+    """(numId, level) pairs whose number format shows nothing ("none", bullets): LibreOffice
+    attaches such outline numbering to every heading style, and it must not become 一、."""
+    from docx.oxml.ns import qn
+
+    try:
+        numbering = word.part.numbering_part.element
+    except (KeyError, NotImplementedError, AttributeError):
+        return set()
+    silent_levels = {}
+    for abstract in numbering.iterchildren(qn("w:abstractNum")):
+        for level in abstract.iterchildren(qn("w:lvl")):
+            form = level.find(qn("w:numFmt"))
+            if form is not None and form.get(qn("w:val")) in ("none", "bullet"):
+                silent_levels.setdefault(abstract.get(qn("w:abstractNumId")), set()).add(int(level.get(qn("w:ilvl"), 0)))
+    silent = set()
+    for number in numbering.iterchildren(qn("w:num")):
+        abstract = number.find(qn("w:abstractNumId"))
+        if abstract is not None:
+            silent |= {(number.get(qn("w:numId")), level) for level in silent_levels.get(abstract.get(qn("w:val")), ())}
+    return silent
+
+
+def _paragraph_line(paragraph, counters: dict, silent: set) -> str:
     text = paragraph.text.strip()
     if not text:
         return ""
     style = (paragraph.style.name if paragraph.style is not None else "") or ""
     heading = re.match(r"(?:Heading|标题)\s*(\d)", style)
     numbering = _numbering_of(paragraph)
-    if numbering is not None and numbering.numId is not None and not OUTLINE_MARKER.match(text):
-        level = numbering.ilvl.val if numbering.ilvl is not None else 0
+    level = numbering.ilvl.val if numbering is not None and numbering.ilvl is not None else 0
+    if numbering is not None and numbering.numId is not None and not OUTLINE_MARKER.match(text) \
+            and (str(numbering.numId.val), level) not in silent:
         key = (numbering.numId.val, level)
         counters[key] = counters.get(key, 0) + 1
         for deeper in [k for k in counters if k[0] == key[0] and k[1] > level]:
@@ -119,7 +143,8 @@ def read_docx(raw: bytes, name: str, converter: str = "python-docx") -> Extracte
 
     _check_inflation(raw, name)
     try:
-        blocks = list(WordDocument(io.BytesIO(raw)).iter_inner_content())
+        word = WordDocument(io.BytesIO(raw))
+        blocks, silent = list(word.iter_inner_content()), _unnumbered_levels(word)
     except Exception as error:  # noqa: BLE001 - a damaged package fails in zip, XML or part lookups alike
         raise SkippedFile(name, NOT_WORD) from error
     lines, counters, tables = [], {}, 0
@@ -129,7 +154,7 @@ def read_docx(raw: bytes, name: str, converter: str = "python-docx") -> Extracte
             tables += bool(rows)
             lines.extend(["", *rows, ""])
         else:
-            lines.append(_paragraph_line(block, counters))
+            lines.append(_paragraph_line(block, counters, silent))
     return Extracted("\n".join(lines) + "\n", "docx", converter, join_wraps=False, tables=tables)
 
 
