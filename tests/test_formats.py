@@ -274,3 +274,39 @@ def test_the_build_report_says_how_each_file_was_read(formats_index):
     assert report.readings["康复科总结.pdf"] == {"converter": "pdfium", "pages": 2, "ocr_pages": 0, "tables": 1}
     assert report.readings["康复科总结.wps"]["converter"] == "libreoffice"
     assert report.readings["康复科总结.docx"] == {"converter": "python-docx", "pages": 0, "ocr_pages": 0, "tables": 1}
+
+
+# ---------------------------------------------------------------- saved web pages
+
+
+WEB = Path(__file__).parent / "data" / "web"
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in WEB.glob("*.htm*")))
+def test_saved_pages_give_their_main_text_without_the_site(page):
+    """Pages written for this test (tests/data/web/README.md): GBK declared as gb2312, a nested
+    layout table, <br> paragraphs, scripts, an MHTML archive; each with the text it must give
+    and the site furniture it must not."""
+    stem = page.split(".")[0]
+    document = load(WEB / page, WEB)
+    text = "\n".join(p.text for p in document.paragraphs)
+    flat = compact(text)
+    expected = [line for line in (WEB / f"{stem}.expected.txt").read_text("utf-8").splitlines() if line.strip()]
+    for line in expected:
+        if " | " in line:  # a table row: cells after their column names
+            continue
+        assert compact(line) in flat, line
+    for line in (WEB / f"{stem}.boilerplate.txt").read_text("utf-8").splitlines():
+        assert not line.strip() or compact(line) not in flat, line
+    assert document.extracted.converter == "readability" and "<script" not in text and "document.write" not in text
+
+
+def test_a_data_table_on_a_page_keeps_its_header_row_by_row():
+    document = load(WEB / "county_hospital_2024_summary.html", WEB)
+    lines = [p.text for p in document.paragraphs]
+    assert "科室：内科；门诊人次：86420；同比：+9.1%" in lines and document.extracted.tables == 1
+
+
+def test_a_gbk_page_declared_gb2312_keeps_gbk_only_characters():
+    document = load(WEB / "nursing_plan_2025_gbk.html", WEB)
+    assert "刘堃" in document.text and "\ufffd" not in document.text

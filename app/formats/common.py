@@ -71,5 +71,5 @@ def describe(reading: dict) -> str:
 CONVERTERS = {
     "python-docx": "Word 文档（python-docx）", "libreoffice": "经 LibreOffice 转换", "pdfium": "PDF 文字层（pdfium）",
     "pdfium+rapidocr": "PDF（pdfium 文字层 + RapidOCR 识别扫描页）", "rapidocr": "图片 OCR（RapidOCR）",
-    "trafilatura": "网页正文提取（trafilatura）",
+    "readability": "网页正文提取（readability）",
 }
