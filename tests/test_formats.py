@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,63 +19,13 @@ from app.formats.office import libreoffice
 from app.index import build
 from app.search import Searcher
 
-DATA = Path(__file__).parent / "data" / "formats"
-SOURCE = (DATA / "rehabilitation.txt").read_text("utf-8").splitlines()
-TITLE = SOURCE[0]
-RUNNING_HEAD = "某某县中医院文件（内部资料）"
-TABLE = [["科室", "门诊人次", "同比"], ["康复医学科", "15258", "+12%"], ["针灸门诊", "8960", "+9%"], ["儿童康复", "312", "新开"]]
-SECOND_PAGE_FROM = "三、质量与安全"
+from .making import RUNNING_HEAD, SECOND_PAGE_FROM, SOURCE, convert, write_report
 
 needs_office = pytest.mark.skipif(libreoffice() is None, reason="LibreOffice is not installed (make office)")
 
 
 def compact(text: str) -> str:
     return re.sub(r"\s+", "", text)
-
-
-def _page_field(paragraph) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    field = OxmlElement("w:fldSimple")
-    field.set(qn("w:instr"), "PAGE")
-    run, text = OxmlElement("w:r"), OxmlElement("w:t")
-    text.text = "1"
-    run.append(text)
-    field.append(run)
-    paragraph._p.append(field)
-
-
-def write_report(path: Path) -> None:
-    """The unseen rehabilitation summary as a Word file, laid out as an office would."""
-    from docx import Document as WordDocument
-
-    word = WordDocument()
-    section = word.sections[0]
-    section.header.paragraphs[0].text = RUNNING_HEAD
-    footer = section.footer.paragraphs[0]
-    footer.text = "第 "
-    _page_field(footer)
-    footer.add_run(" 页")
-    word.add_heading(TITLE, level=1)
-    for line in SOURCE[1:]:
-        if line == SECOND_PAGE_FROM:
-            word.add_page_break()
-        word.add_paragraph(line)
-    table = word.add_table(rows=0, cols=3)
-    for row in TABLE:
-        for cell, value in zip(table.add_row().cells, row):
-            cell.text = value
-    word.add_paragraph("以上门诊数据由医院信息科统计，截至2024年12月31日。")
-    word.save(path)
-
-
-def convert(source: Path, target: str, folder: Path, options: str = "") -> Path:
-    """LibreOffice headless, as an administrator would run it."""
-    profile = folder / "profile"
-    subprocess.run([libreoffice(), "--headless", f"-env:UserInstallation=file://{profile}", "--convert-to",
-                    target + options, "--outdir", str(folder), str(source)], check=True, capture_output=True, timeout=180)
-    return folder / f"{source.stem}.{target.split(':')[0]}"
 
 
 @pytest.fixture(scope="module")
