@@ -69,9 +69,10 @@ def convert(source: Path, target: str, folder: Path, options: str = "") -> Path:
 
 
 
-def scan_pages(lines: list[str]) -> list:
+def scan_pages(lines: list[str]) -> list[tuple]:
     """`lines` typeset on A4 page images at 200 dpi, black on white, each paragraph wrapped at
-    32 characters with a first-line indent of two, as a scanner returns a printed summary."""
+    32 characters with a first-line indent of two, as a scanner returns a printed summary:
+    (image, the text on it) for each page."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(FONT), FONT_PX)
@@ -86,5 +87,5 @@ def scan_pages(lines: list[str]) -> list:
         draw = ImageDraw.Draw(page)
         for number, row in enumerate(rows[first:first + per_page]):
             draw.text((MARGIN_X, MARGIN_Y + number * LINE_PITCH), row, font=font, fill=0)
-        pages.append(page)
+        pages.append((page, "".join(rows[first:first + per_page]).replace("\u3000", "")))
     return pages
