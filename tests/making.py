@@ -70,16 +70,21 @@ def convert(source: Path, target: str, folder: Path, options: str = "") -> Path:
 
 
 def scan_pages(lines: list[str]) -> list[tuple]:
-    """`lines` typeset on A4 page images at 200 dpi, black on white, each paragraph wrapped at
-    32 characters with a first-line indent of two, as a scanner returns a printed summary:
+    """`lines` typeset on A4 page images at 200 dpi, black on white, each paragraph filled to a
+    measure of 32 hanzi with a first-line indent of two, as a scanner returns a printed summary:
     (image, the text on it) for each page."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(FONT), FONT_PX)
     rows = []
-    for line in lines:
-        text = line if OUTLINE_MARKER.match(line) or len(line) <= 20 else "\u3000\u3000" + line
-        rows.extend(text[i:i + PER_LINE] for i in range(0, len(text), PER_LINE))
+    for line in lines:  # filled to the measure as a word processor does: digits are narrower than hanzi
+        text, row = line if OUTLINE_MARKER.match(line) or len(line) <= 20 else "\u3000\u3000" + line, ""
+        for char in text:
+            if font.getlength(row + char) > PER_LINE * FONT_PX:
+                rows.append(row)
+                row = ""
+            row += char
+        rows.append(row)
     per_page = (PAGE[1] - 2 * MARGIN_Y) // LINE_PITCH
     pages = []
     for first in range(0, len(rows), per_page):

@@ -213,3 +213,43 @@ def test_html_in_documents_and_questions_shows_as_text_and_never_runs(browser, i
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("#chat img, #chat svg[onload], #viewer img, #viewer script").count() == 0
     context.close()
+
+
+@pytest.fixture(scope="module")
+def scanned_app_url(tmp_path_factory, model_dir, embedder):
+    """The app on the unseen rehabilitation summary as a scanned, image-only PDF (OCR)."""
+    from app import ocr
+    from app.index import build
+
+    from .making import SOURCE, scan_pages
+
+    if not ocr.available():
+        pytest.skip("rapidocr is not installed")
+    work = tmp_path_factory.mktemp("scanned")
+    (work / "seeds").mkdir()
+    pages = [image for image, _ in scan_pages(SOURCE)]
+    pages[0].save(work / "seeds" / "康复科总结扫描件.pdf", save_all=True, append_images=pages[1:], resolution=200)
+    build(work / "seeds", work / "index", model_dir, embedder=embedder)
+    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds")) as (url, _):
+        yield url
+
+
+def test_a_scanned_pdf_is_cited_by_page_and_shown_beside_its_page_picture(browser, scanned_app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 950}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(scanned_app_url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    reply = ask(page, "居家康复随访了多少患者？")
+    assert "643" in reply and "第1页" in reply  # the answer is on the first page
+    page.locator("#sources label").first.click()
+    quote = page.locator("#quote textarea")
+    page.wait_for_function("() => document.querySelector('#quote textarea').value.startsWith('“')")
+    assert "康复科总结扫描件.pdf 第" in quote.input_value() and "页" in quote.input_value()
+    page.locator("#view").click()
+    page.wait_for_selector("#viewer .hl", timeout=10_000)
+    page.wait_for_selector("#viewer .pages img", timeout=10_000)
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(SHOTS / "07-scanned-pdf-viewer.png"))
+    assert page.locator("#viewer .page").count() == 2  # "— 第1页 —", "— 第2页 —"
+    assert page.evaluate("document.querySelector('#viewer .pages img').naturalWidth") == 760
+    context.close()
