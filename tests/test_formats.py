@@ -131,8 +131,10 @@ def _pdf_with_content(content: bytes, path: Path) -> None:
     path.write_bytes(bytes(out))
 
 
-def test_a_pdf_bomb_is_read_in_a_bounded_child_and_refused(tmp_path):
+def test_a_pdf_bomb_is_read_in_a_bounded_child_and_refused(tmp_path, monkeypatch):
     import resource
+
+    import app.formats
 
     bomb = tmp_path / "bomb.pdf"
     _pdf_with_content(b"0 0 m " * (200 * 1024 * 1024 // 6), bomb)  # 200 MB of drawing in 300 kB
@@ -141,6 +143,9 @@ def test_a_pdf_bomb_is_read_in_a_bounded_child_and_refused(tmp_path):
     with pytest.raises(SkippedFile, match="没有可提取的文字"):
         read(bomb)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # kB: it was inflated elsewhere
+    monkeypatch.setattr(app.formats, "CHILD_MEMORY", 400 * 1024 ** 2)  # a child that needs more than it may have
+    with pytest.raises(SkippedFile, match="读取时超出内存限制"):
+        read(bomb)
 
 
 @needs_office

@@ -116,22 +116,15 @@ def _from_json(data: dict, name: str) -> Extracted:
     return Extracted(**fields)
 
 
-def _limits() -> None:  # runs in the child before it starts
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
-
-
 def _read_isolated(raw: bytes, suffix: str, name: str) -> Extracted:
     """`read` in a child process with bounded memory and time; a child that dies is a
     refused file, not a crash."""
-    command = [sys.executable, "-m", "app.formats.child", suffix, name]
+    command = [sys.executable, "-m", "app.formats.child", suffix, name, str(CHILD_MEMORY)]
     root = str(Path(__file__).resolve().parents[2])
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
                        OMP_NUM_THREADS="2")
     try:
-        done = subprocess.run(command, input=raw, capture_output=True, timeout=CHILD_SECONDS,
-                              preexec_fn=_limits, env=environment, check=False)
+        done = subprocess.run(command, input=raw, capture_output=True, timeout=CHILD_SECONDS, env=environment, check=False)
     except subprocess.TimeoutExpired as error:
         raise SkippedFile(name, f"读取超时（超过 {CHILD_SECONDS} 秒），文件可能已损坏或是恶意构造的") from error
     if done.returncode != 0:

@@ -1,7 +1,10 @@
-"""The child process of `app.formats._read_isolated`: `python -m app.formats.child SUFFIX NAME`
-reads the file's bytes from stdin and writes `{"extracted": …}` or `{"skipped": reason}`."""
+"""The child process of `app.formats._read_isolated`: `python -m app.formats.child SUFFIX NAME
+BYTES` limits its own address space to BYTES (set here, not by the parent: a pre-exec hook is
+unsafe in a threaded server), reads the file's bytes from stdin and writes `{"extracted": …}` or
+`{"skipped": reason}`."""
 
 import json
+import resource
 import sys
 
 from . import _to_json, read
@@ -9,7 +12,8 @@ from .common import SkippedFile
 
 
 def main() -> int:
-    suffix, name = sys.argv[1], sys.argv[2]
+    suffix, name, memory = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     raw = sys.stdin.buffer.read()
     try:
         answer = _to_json(read(raw, suffix, name))
