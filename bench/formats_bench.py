@@ -67,7 +67,7 @@ def make_corpus(folder: Path) -> dict[str, str]:
         pages[0].save(folder / "康复科总结扫描.pdf", save_all=True, append_images=pages[1:], resolution=200)
         contents.update({"康复科总结扫描.png": "rehab-scan-first", "康复科总结扫描末页.jpg": "rehab-scan-last",
                          "康复科总结扫描.pdf": "rehab-scan"})
-    for page in WEB.glob("*.htm*"):
+    for page in WEB.glob("*.*htm*"):
         shutil.copyfile(page, folder / page.name)
         contents[page.name] = page.name.split(".")[0]
     return contents

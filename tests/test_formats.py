@@ -247,7 +247,7 @@ def test_the_build_report_says_how_each_file_was_read(formats_index):
 WEB = Path(__file__).parent / "data" / "web"
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in WEB.glob("*.htm*")))
+@pytest.mark.parametrize("page", sorted(p.name for p in WEB.glob("*.*htm*")))
 def test_saved_pages_give_their_main_text_without_the_site(page):
     """Pages written for this test (tests/data/web/README.md): GBK declared as gb2312, a nested
     layout table, <br> paragraphs, scripts, an MHTML archive; each with the text it must give

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -36,6 +37,8 @@ CACHED = (*ISOLATED, *CONVERTED_SUFFIXES)
 READER_VERSION = 1  # bump when a reader's output changes: cached extractions are then read again
 CHILD_MEMORY = 6 * 1024 ** 3  # address space of the child: OCR needs ~1 GB, PDFium far less
 CHILD_SECONDS = 900  # 300 scanned pages at the bench's ~1 page/s fit, a spinning parser does not
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SUPPORTED_SUFFIXES", "MAX_DOCUMENT_BYTES", "Extracted", "SkippedFile", "extract", "read"]
 
@@ -127,7 +130,9 @@ def _read_isolated(raw: bytes, suffix: str, name: str) -> Extracted:
         done = subprocess.run(command, input=raw, capture_output=True, timeout=CHILD_SECONDS, env=environment, check=False)
     except subprocess.TimeoutExpired as error:
         raise SkippedFile(name, f"读取超时（超过 {CHILD_SECONDS} 秒），文件可能已损坏或是恶意构造的") from error
-    if done.returncode != 0:
+    if done.returncode != 0:  # the reason a user sees is the same; the log keeps the child's last words
+        log.warning("reading %s failed (exit %s): %s", name, done.returncode,
+                    done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or "")
         raise SkippedFile(name, "读取时超出内存限制或出错（文件可能已损坏或是恶意构造的），已跳过")
     return _from_json(json.loads(done.stdout), name)
 
