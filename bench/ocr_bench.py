@@ -1,0 +1,212 @@
+"""Benchmark of the OCR stage (app/ocr.py) on page images rendered from the real seed texts.
+
+    python bench/ocr_bench.py [--pages N] [--sweep] [--save DIR]
+
+Paragraph lines of seeds/*.txt (read with the project's decoder, short lines such as headings
+skipped) are typeset with Noto Sans CJK on A4 pages at 200 dpi (1654x2339): 40 px type, at most
+32 full-width characters a line, 25 lines a page, black on white. The "scan" variant rotates the
+page by 0.5°, greys the paper, blurs and adds noise. CER is the character edit distance between
+OCR text and the page's text, whitespace removed, over the reference length: "CER" after NFKC
+(full- and half-width punctuation count as equal), "CER raw" without. Speed is pages per second
+of `recognise` alone (the engine is loaded and warmed first). `--sweep` times detector and engine
+settings on the clean pages; `--save` writes the pages (PNG + reference text) for other engines.
+Goals: CER <= 3 % on clean pages and >= 1 page/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import ocr  # noqa: E402
+
+try:
+    from app.documents import decode  # noqa: E402
+except ImportError:  # the decoder lives in app.formats.text once documents.py is split
+    from app.formats.text import decode  # noqa: E402
+
+FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+PAGE = (1654, 2339)  # A4 at 200 dpi
+FONT_PX, LINE_PITCH, MARGIN_X, MARGIN_Y = 40, 76, 207, 230
+LINE_WIDTH = 32 * FONT_PX  # at most 32 full-width characters a line
+LINES_PER_PAGE = 25
+MIN_PARAGRAPH = 20  # lines shorter than this (headings, numbering) are skipped
+
+
+def sweep_settings() -> dict[str, dict[str, object]]:
+    """Name -> overrides of app.ocr's RapidOCR settings; {} is the chosen configuration."""
+    from rapidocr.utils.typings import EngineType
+
+    ort = {"Det.engine_type": EngineType.ONNXRUNTIME}
+    return {
+        "rapidocr defaults, but no classifier (ORT det min side 736 → 2000 px page, rec batch 6)": {
+            **ort, "Det.limit_type": "min", "Det.limit_side_len": 736, "Global.max_side_len": 2000, "Rec.rec_batch_num": 6},
+        "+ angle classifier on top of that": {**ort, "Det.limit_type": "min", "Det.limit_side_len": 736,
+                                               "Global.max_side_len": 2000, "Rec.rec_batch_num": 6, "Global.use_cls": True},
+        "ORT det max side 1600": {**ort, "Det.limit_side_len": 1600},
+        "ORT det max side 1280": {**ort, "Det.limit_side_len": 1280},
+        "ORT det max side 960": ort,
+        "OpenVINO det max side 1600": {"Det.limit_side_len": 1600},
+        "OpenVINO det max side 1280": {"Det.limit_side_len": 1280},
+        "chosen: OpenVINO det max side 960, ORT rec batch 1, 2 threads": {},
+        "chosen, rec batch 6": {"Rec.rec_batch_num": 6},
+        "chosen, rec on OpenVINO": {"Rec.engine_type": EngineType.OPENVINO},
+        "chosen, threads unset (-1: library default)": {"EngineConfig.onnxruntime.intra_op_num_threads": -1,
+                                                       "EngineConfig.onnxruntime.inter_op_num_threads": -1,
+                                                       "EngineConfig.openvino.inference_num_threads": -1},
+        "chosen, 1 thread": {"EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                             "EngineConfig.openvino.inference_num_threads": 1},
+    }
+
+
+def paragraphs() -> list[str]:
+    """Plain paragraph lines of the seed files, in file order."""
+    found = []
+    for path in sorted((ROOT / "seeds").glob("*.txt")):
+        text, _ = decode(path.read_bytes(), path.name)
+        found += [line.strip() for line in text.splitlines() if len(line.strip()) >= MIN_PARAGRAPH]
+    return found
+
+
+def wrap(paragraph: str, font: ImageFont.FreeTypeFont) -> list[str]:
+    """Cut a paragraph into lines no wider than LINE_WIDTH (first line indented by two ideographic spaces)."""
+    lines, current = [], "\u3000\u3000"
+    for char in paragraph:
+        if font.getlength(current + char) > LINE_WIDTH:
+            lines.append(current)
+            current = ""
+        current += char
+    return lines + [current] if current.strip() else lines
+
+
+def page_texts(count: int, font: ImageFont.FreeTypeFont) -> list[list[str]]:
+    """`count` pages of LINES_PER_PAGE lines each, filled with the seed paragraphs in order."""
+    lines = [line for paragraph in paragraphs() for line in wrap(paragraph, font)]
+    pages = [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)]
+    return [page for page in pages if len(page) == LINES_PER_PAGE][:count]
+
+
+def render(lines: list[str], font: ImageFont.FreeTypeFont) -> Image.Image:
+    image = Image.new("L", PAGE, 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((MARGIN_X, MARGIN_Y + i * LINE_PITCH), line, fill=0, font=font)
+    return image
+
+
+def scan_like(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """0.5° rotation, grey paper (ink at 40, paper at 225), slight blur, gaussian noise (sigma 10)."""
+    values = np.asarray(image, dtype=np.float32) / 255 * 185 + 40
+    grey = Image.fromarray(values.astype(np.uint8)).rotate(0.5, resample=Image.Resampling.BICUBIC, fillcolor=225)
+    blurred = np.asarray(grey.filter(ImageFilter.GaussianBlur(0.8)), dtype=np.float32)
+    noisy = blurred + rng.normal(0, 10, blurred.shape)
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance over characters (two-row DP)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def squeeze(text: str, nfkc: bool) -> str:
+    text = unicodedata.normalize("NFKC", text) if nfkc else text
+    return "".join(text.split())
+
+
+def cer(hypothesis: str, reference: str, nfkc: bool = True) -> float:
+    ref = squeeze(reference, nfkc)
+    return edit_distance(squeeze(hypothesis, nfkc), ref) / max(1, len(ref))
+
+
+def measure(images: list[Image.Image], references: list[str]) -> dict[str, float]:
+    """Run recognise over the pages; totals of CER (both ways), confidence and speed."""
+    ocr.recognise(images[0])  # warm-up: sessions and memory arenas
+    hypotheses, seconds = [], 0.0
+    confidences = []
+    for image in images:
+        start = time.perf_counter()
+        page = ocr.recognise(image)
+        seconds += time.perf_counter() - start
+        hypotheses.append(page.text)
+        confidences.append(page.confidence)
+    return {
+        "cer": sum(cer(h, r) * len(squeeze(r, True)) for h, r in zip(hypotheses, references))
+        / sum(len(squeeze(r, True)) for r in references),
+        "cer_raw": sum(cer(h, r, False) * len(squeeze(r, False)) for h, r in zip(hypotheses, references))
+        / sum(len(squeeze(r, False)) for r in references),
+        "confidence": float(np.mean(confidences)),
+        "pages_per_s": len(images) / seconds,
+    }
+
+
+def use_settings(overrides: dict[str, object]) -> None:
+    """Replace app.ocr's engine by one built with these overrides of its settings."""
+    import rapidocr
+
+    models = Path(rapidocr.__file__).parent / "models"
+    ocr._engine = rapidocr.RapidOCR(params={**ocr._params(models), **overrides})
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=12)
+    parser.add_argument("--sweep", action="store_true", help="also time detector and engine settings on clean pages")
+    parser.add_argument("--save", type=Path, help="write the pages and their reference texts here")
+    args = parser.parse_args()
+    if not ocr.available():
+        raise SystemExit("rapidocr is not installed")
+    print(f"CPU: {cpu_model()} ({len(__import__('os').sched_getaffinity(0))} cores usable)\n")
+    font = ImageFont.truetype(str(FONT), FONT_PX)
+    texts = page_texts(args.pages, font)
+    references = ["".join(lines) for lines in texts]
+    rng = np.random.default_rng(20261201)
+    clean = [render(lines, font) for lines in texts]
+    variants = {"clean": clean, "scan-like": [scan_like(image, rng) for image in clean]}
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        for name, images in variants.items():
+            for i, (image, reference) in enumerate(zip(images, references)):
+                image.save(args.save / f"{name}_{i:02d}.png")
+                (args.save / f"{name}_{i:02d}.txt").write_text(reference, encoding="utf-8")
+    start = time.perf_counter()
+    ocr.recognise(Image.new("L", (64, 64), 255))
+    print(f"engine load: {time.perf_counter() - start:.2f} s\n")
+    print("| variant | pages | CER | CER raw | mean confidence | pages/s |\n| --- | --- | --- | --- | --- | --- |")
+    for name, images in variants.items():
+        m = measure(images, references)
+        print(f"| {name} | {len(images)} | {m['cer']:.2%} | {m['cer_raw']:.2%} | {m['confidence']:.3f} "
+              f"| {m['pages_per_s']:.2f} |")
+    if args.sweep:
+        print("\n| setting (clean pages) | CER | pages/s |\n| --- | --- | --- |")
+        for name, overrides in sweep_settings().items():
+            use_settings(overrides)
+            m = measure(clean, references)
+            print(f"| {name} | {m['cer']:.2%} | {m['pages_per_s']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
