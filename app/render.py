@@ -11,6 +11,7 @@ import re
 from . import answer, service
 from .answer import WEAK_NOTICE
 from .formats import SkippedFile
+from .formats.common import describe
 from .search import Hit, Searcher, SearchResult
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # as Document.line_starts counts lines
@@ -124,10 +125,12 @@ def render_basket(basket: list[dict]) -> str:
 def render_status(status: dict) -> str:
     state = "需要重建" if status["stale"] else "最新"
     skipped = "".join(f"\n- {inert(s['file'])}：{inert(s['reason'])}" for s in status["skipped"])
+    readings = "".join(f"\n- {inert(name)}：{inert(describe(reading))}" for name, reading in status.get("readings", {}).items())
     building = service.background.describe()
     return (f"**索引状态**：{state}（{inert(status['reason'])}）\n\n"
             f"- 文档：{status['documents']}　段落：{status['chunks']}\n- 模型：{inert(status['model'])}\n"
             f"- 上次构建：{inert(status['built'] or '从未')}\n- 版本：{inert(status['generation'] or '无')}"
             + (f"\n\n**未能索引的文件**：{skipped}" if skipped else "")
+            + (f"\n\n**转换与识别**：{readings}" if readings else "")
             + (f"\n\n**{inert(building)}**" if building else ""))
 

@@ -241,6 +241,17 @@ def test_the_build_report_says_how_each_file_was_read(formats_index):
     assert report.readings["康复科总结.docx"] == {"converter": "python-docx", "pages": 0, "ocr_pages": 0, "tables": 1}
 
 
+@needs_office
+def test_the_admin_status_says_how_each_file_was_read(formats_index):
+    from app.admin import index_status
+    from app.render import render_status
+
+    searcher, _ = formats_index
+    shown = render_status(index_status(searcher.settings))
+    assert "康复科总结\\.pdf：PDF 文字层（pdfium），2 页，表格 1 个" in shown
+    assert "康复科总结\\.wps：经 LibreOffice 转换，表格 1 个" in shown
+
+
 # ---------------------------------------------------------------- saved web pages
 
 
