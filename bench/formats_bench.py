@@ -3,9 +3,11 @@ against the seeds plus documents none of the tuning saw.
 
     python bench/formats_bench.py [--keep DIR]
 
-The documents: the rehabilitation summary (tests/data/formats) as .docx (python-docx), .pdf,
-.doc and .wps (LibreOffice), a scanned .png and an image-only .pdf (typeset with Noto Sans CJK,
-read by OCR); the six saved web pages of tests/data/web (.html, .htm, .mhtml). Each question is
+The documents: seven summaries none of the tuning saw, the rehabilitation summary of
+tests/data/formats and the texts of the six saved web pages of tests/data/web, each as .docx
+(python-docx), .pdf, .doc and .wps (LibreOffice) and as an image-only scanned .pdf (typeset with
+Noto Sans CJK, read by OCR); the rehabilitation summary also as a scanned .png and .jpg page;
+the web pages as saved (.html, .htm, .mhtml). Each question is
 asked of every file holding its content, restricted to that file (`documents=`), and once of the
 whole corpus. A hit is relevant when it contains the evidence (whitespace and case folded). A
 citation verifies when the text read from the file, sliced at the hit's offsets and cleaned, is
@@ -32,12 +34,17 @@ from app import ocr  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.documents import load  # noqa: E402
 from app.evaluate import normalise  # noqa: E402
-from app.index import build  # noqa: E402
+from app.index import build, readings_folder  # noqa: E402
 from app.search import Searcher  # noqa: E402
-from tests.making import SOURCE, convert, scan_pages, write_report  # noqa: E402
+from tests.making import SOURCE, convert, scan_pages, write_report, write_word  # noqa: E402
 
 WEB = ROOT / "tests" / "data" / "web"
 QUESTIONS = ROOT / "bench" / "eval" / "formats.jsonl"
+TITLES = {
+    "county_hospital_2024_summary": "某某县人民医院2024年度工作总结", "infection_control_plan": "医院感染管理工作计划",
+    "medical_affairs_summary": "医务科2024年工作总结", "nursing_plan_2025_gbk": "2025年护理工作计划",
+    "outpatient_halfyear_summary": "门诊部2025年上半年工作总结", "union_report_intranet": "院工会工作报告",
+}
 _SCANNED = [normalise(text) for _, text in scan_pages(SOURCE)]
 PAGE_OF_SCAN = {"rehab-scan-first": _SCANNED[0], "rehab-scan-last": _SCANNED[-1]}
 
@@ -70,11 +77,25 @@ def make_corpus(folder: Path) -> dict[str, str]:
     for page in WEB.glob("*.*htm*"):
         shutil.copyfile(page, folder / page.name)
         contents[page.name] = page.name.split(".")[0]
+    for expected in sorted(WEB.glob("*.expected.txt")):  # the pages' texts as offices and scanners deliver them too
+        stem = expected.name.split(".")[0]
+        lines = [line for line in expected.read_text("utf-8").splitlines() if line.strip()]
+        write_word(work / f"{stem}.docx", TITLES[stem], lines, head=TITLES[stem][:12] + "（内部资料）")
+        made = {"docx": work / f"{stem}.docx", "pdf": convert(work / f"{stem}.docx", "pdf", work),
+                "doc": convert(work / f"{stem}.docx", "doc", work)}
+        made["wps"] = made["doc"]
+        for kind, path in made.items():
+            shutil.copyfile(path, folder / f"{stem}.{kind}")
+            contents[f"{stem}.{kind}"] = stem
+        if ocr.available():
+            pages = [image for image, _ in scan_pages([TITLES[stem], *(line for line in lines if " | " not in line)])]
+            pages[0].save(folder / f"{stem}-scan.pdf", save_all=True, append_images=pages[1:], resolution=200)
+            contents[f"{stem}-scan.pdf"] = stem + "-scan"
     return contents
 
 
 def kind_of(name: str, content: str) -> str:
-    return "scan " + name.rsplit(".", 1)[1] if content.startswith("rehab-scan") else name.rsplit(".", 1)[1]
+    return "scan " + name.rsplit(".", 1)[1] if content.endswith("-scan") or "-scan-" in content else name.rsplit(".", 1)[1]
 
 
 def verified(document, hit) -> bool:
@@ -100,10 +121,11 @@ def main() -> int:
     questions = [json.loads(line) for line in QUESTIONS.read_text("utf-8").splitlines()]
     cells: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for name, content in sorted(contents.items()):
-        document = load(settings.seeds / name, settings.seeds)
+        document = load(settings.seeds / name, settings.seeds, readings_folder(settings.index))  # as the index read it
         kind = kind_of(name, content)
         for question in questions:
-            if not content.startswith(question["content"]) or (question["table"] and content.startswith("rehab-scan")):
+            scanned = kind_of(name, content).startswith("scan")
+            if not content.startswith(question["content"]) or (question["table"] and scanned):
                 continue
             if content in PAGE_OF_SCAN and normalise(question["evidence"][0]) not in PAGE_OF_SCAN[content]:
                 continue  # a single scanned page: only the questions it answers

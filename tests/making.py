@@ -18,6 +18,7 @@ RUNNING_HEAD = "某某县中医院文件（内部资料）"
 TABLE = [["科室", "门诊人次", "同比"], ["康复医学科", "15258", "+12%"], ["针灸门诊", "8960", "+9%"], ["儿童康复", "312", "新开"]]
 SECOND_PAGE_FROM = "三、质量与安全"
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+SIMPLIFIED = 2  # the collection's Simplified Chinese face (0 is Japanese: its 门 reads as 内)
 PAGE = (1654, 2339)  # A4 at 200 dpi
 FONT_PX, LINE_PITCH, MARGIN_X, MARGIN_Y, PER_LINE = 40, 72, 190, 220, 32
 
@@ -35,28 +36,39 @@ def _page_field(paragraph) -> None:
     paragraph._p.append(field)
 
 
-def write_report(path: Path) -> None:
-    """The unseen rehabilitation summary as a Word file, laid out as an office would."""
+def write_word(path: Path, title: str, lines: list[str], head: str = RUNNING_HEAD, break_before: str = "") -> None:
+    """A Word file laid out as an office would: a running head, a page-number footer, the title
+    as a heading, a paragraph a line, a page break before `break_before`, and every run of lines
+    written "cell | cell | cell" as a table (its first row the header)."""
     from docx import Document as WordDocument
 
     word = WordDocument()
     section = word.sections[0]
-    section.header.paragraphs[0].text = RUNNING_HEAD
+    section.header.paragraphs[0].text = head
     footer = section.footer.paragraphs[0]
     footer.text = "第 "
     _page_field(footer)
     footer.add_run(" 页")
-    word.add_heading(TITLE, level=1)
-    for line in SOURCE[1:]:
-        if line == SECOND_PAGE_FROM:
+    word.add_heading(title, level=1)
+    table = None
+    for line in lines:
+        if " | " in line:
+            cells = line.split(" | ")
+            table = table or word.add_table(rows=0, cols=len(cells))
+            for cell, value in zip(table.add_row().cells, cells):
+                cell.text = value
+            continue
+        table = None
+        if line == break_before:
             word.add_page_break()
         word.add_paragraph(line)
-    table = word.add_table(rows=0, cols=3)
-    for row in TABLE:
-        for cell, value in zip(table.add_row().cells, row):
-            cell.text = value
-    word.add_paragraph("以上门诊数据由医院信息科统计，截至2024年12月31日。")
     word.save(path)
+
+
+def write_report(path: Path) -> None:
+    """The unseen rehabilitation summary as a Word file."""
+    closing = "以上门诊数据由医院信息科统计，截至2024年12月31日。"
+    write_word(path, TITLE, [*SOURCE[1:], *(" | ".join(row) for row in TABLE), closing], break_before=SECOND_PAGE_FROM)
 
 
 def convert(source: Path, target: str, folder: Path, options: str = "") -> Path:
@@ -75,7 +87,7 @@ def scan_pages(lines: list[str]) -> list[tuple]:
     (image, the text on it) for each page."""
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(str(FONT), FONT_PX)
+    font = ImageFont.truetype(str(FONT), FONT_PX, index=SIMPLIFIED)
     rows = []
     for line in lines:  # filled to the measure as a word processor does: digits are narrower than hanzi
         text, row = line if OUTLINE_MARKER.match(line) or len(line) <= 20 else "\u3000\u3000" + line, ""

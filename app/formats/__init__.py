@@ -86,7 +86,7 @@ def extract(raw: bytes, suffix: str, name: str, cache: Path | None = None) -> Ex
     suffix = suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise SkippedFile(name, f"不支持的文件类型 {suffix or '（无扩展名）'}")
-    stored = cache / f"{hashlib.sha256(raw).hexdigest()}{suffix}-v{READER_VERSION}.json" \
+    stored = cache / f"{hashlib.sha256(raw).hexdigest()}{suffix}-{_reader_identity(suffix)}.json" \
         if cache is not None and suffix in CACHED else None
     if stored is not None and stored.is_file():
         try:
@@ -103,6 +103,16 @@ def extract(raw: bytes, suffix: str, name: str, cache: Path | None = None) -> Ex
         except OSError:
             pass  # a read-only cache: read it again next time
     return extracted
+
+
+def _reader_identity(suffix: str) -> str:
+    """What a cached reading depends on besides the file: the readers' version and, for what
+    OCR may read, the OCR engine and its settings (another engine reads another text)."""
+    if suffix not in ISOLATED:
+        return f"v{READER_VERSION}"
+    from .. import ocr
+
+    return f"v{READER_VERSION}-{ocr.identity()}"
 
 
 def _to_json(extracted: Extracted) -> dict:
