@@ -56,6 +56,19 @@ class Question:
         return any(needle and needle in compact for needle in (normalise(e) for e in self.evidence))
 
 
+def character_error_rate(reference: str, read: str) -> float:
+    """OCR's measure: the edit distance between the characters of `read` and of `reference`
+    (whitespace removed) over the reference's length."""
+    reference, read = "".join(reference.split()), "".join(read.split())
+    previous = list(range(len(read) + 1))
+    for i, char in enumerate(reference, 1):
+        current = [i]
+        for j, other in enumerate(read, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        previous = current
+    return previous[-1] / max(len(reference), 1)
+
+
 def read_questions(path: Path, half: str = "all") -> list[Question]:
     """The questions of a JSONL file; with `half` "tune" or "report", only that half."""
     questions = []

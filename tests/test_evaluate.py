@@ -33,3 +33,10 @@ def test_the_table_has_a_row_per_style_and_counts_levels(searcher):
     assert cells["offtopic"]["none"] == 1.0 and cells["traditional"]["none"] == 0.0
     assert cells["traditional"]["hit@5"] == 1.0
     assert "traditional" in format_table(report) and "weak" in format_table(report)
+
+
+def test_character_error_rate_counts_edits_over_the_reference_without_whitespace():
+    from app.evaluate import character_error_rate
+
+    assert character_error_rate("门诊部 工作", "内诊部\n工作") == 1 / 5
+    assert character_error_rate("门诊部", "门诊部门") == 1 / 3 and character_error_rate("门诊部", "") == 1.0

@@ -15,6 +15,7 @@ from app import ocr
 from app.chunks import PLACEHOLDER, chunk_document
 from app.config import Settings
 from app.documents import clean, discover, load
+from app.evaluate import character_error_rate
 from app.formats import SkippedFile, extract
 from app.formats.office import libreoffice
 from app.index import build
@@ -290,18 +291,6 @@ def test_a_gbk_page_declared_gb2312_keeps_gbk_only_characters():
 
 
 # ---------------------------------------------------------------- scans
-
-
-def character_error_rate(reference: str, read: str) -> float:
-    """Edit distance over characters (whitespace removed) / reference length."""
-    reference, read = compact(reference), compact(read)
-    previous = list(range(len(read) + 1))
-    for i, char in enumerate(reference, 1):
-        current = [i]
-        for j, other in enumerate(read, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
-        previous = current
-    return previous[-1] / len(reference)
 
 
 @needs_ocr
