@@ -79,4 +79,6 @@ def test_chunks_json_lists_every_chunk(seed_index):
     assert result.returncode == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == len(load_generation(seed_index.index).chunks)
-    assert set(rows[0]) == {"doc", "title", "section", "text", "start", "end", "line_start", "line_end"}
+    assert set(rows[0]) == {"doc", "title", "section", "text", "start", "end", "line_start", "line_end", "page_start",
+                            "page_end"}
+    assert rows[0]["page_start"] == rows[0]["page_end"] == 0  # a .txt has no pages

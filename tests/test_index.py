@@ -41,7 +41,7 @@ def test_round_trip_reloads_exactly_what_was_built(seed_index):
     generation = load_generation(seed_index.index)
     rows = [json.loads(line) for line in (generation.folder / "chunks.jsonl").read_text("utf-8").splitlines()]
     assert [c.to_json() for c in generation.chunks] == [
-        {k: r[k] for k in ("doc", "title", "section", "text", "start", "end", "line_start", "line_end")}
+        {k: r[k] for k in ("doc", "title", "section", "text", "start", "end", "line_start", "line_end", "page_start", "page_end")}
         for r in rows
     ]
     vectors = np.load(generation.folder / "vectors.npy")

@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import cli
+from app import cli, web
 from app.admin import UploadRejected, store_upload
 from app.answer import WEAK_NOTICE
 from app.config import PROJECT_ROOT, Settings
@@ -741,13 +741,20 @@ def test_a_flood_from_one_client_is_refused_and_another_clients_question_gets_th
             return await asyncio.gather(*[attacker.post(url + "gradio_api/queue/join", json={
                 "data": [long_question, 50], "fn_index": search, "session_hash": session}) for _ in range(400)])
 
-    def normal_question() -> tuple[float, list]:
-        with client_at("127.0.0.32") as user:
+    def asked(question: str, k: int, address: str) -> tuple[float, list]:
+        with client_at(address) as user:
             start = time.monotonic()
-            event = user.post(url + "gradio_api/call/search", json={"data": ["院务公开", 3]}).json()["event_id"]
+            event = user.post(url + "gradio_api/call/search", json={"data": [question, k]}).json()["event_id"]
             with user.stream("GET", url + f"gradio_api/call/search/{event}") as stream:
                 lines = [line for line in stream.iter_lines() if line.startswith("data:")]
             return time.monotonic() - start, json.loads(lines[-1][5:])
+
+    def normal_question() -> tuple[float, list]:
+        return asked("院务公开", 3, "127.0.0.32")
+
+    # What one of the attacker's searches costs on this machine, measured in this run: the
+    # question may wait for the attacker's share in flight, never for the flood (112 s before).
+    one_long_search = min(asked(long_question, 50, "127.0.0.33")[0] for _ in range(2))
 
     async def both():
         attack = asyncio.create_task(flood())
@@ -760,7 +767,7 @@ def test_a_flood_from_one_client_is_refused_and_another_clients_question_gets_th
     assert len(refused) >= 300 and len(responses) - len(refused) <= 60
     assert refused[0].text.startswith("您的请求过多") and refused[0].headers["retry-after"] == "2"
     assert {r.status_code for r in responses} <= {200, 429}
-    assert seconds < 2.0, seconds
+    assert seconds < (web.PER_CLIENT + 1) * one_long_search + 1.0, (seconds, one_long_search)
     assert "院务公开" in hits[0][0]["text"]
 
 

@@ -18,8 +18,8 @@ QUESTIONS = [
     "What did the union do about hepatitis B vaccination for workers?",
     "结核病防治项目县的病人如何治疗",
 ]
-HIT_FIELDS = {"doc", "title", "section", "text", "start", "end", "line_start", "line_end", "score", "relevance",
-              "confidence", "also_in"}
+HIT_FIELDS = {"doc", "title", "section", "text", "start", "end", "line_start", "line_end", "page_start", "page_end",
+              "score", "relevance", "confidence", "also_in"}
 
 
 def _compact(text: str) -> str:
