@@ -103,8 +103,8 @@ def render_document(searcher: Searcher, hit: dict) -> str:
     uncertain = extracted.uncertain if extracted else ()
     rows, page = [], 0
     for number, (start, line) in enumerate(zip(document.line_starts, LINE_BREAK.split(document.text)), 1):
-        if document.page_of(start) > page:
-            page = document.page_of(start)
+        if (at := document.page_of(start)) > page:
+            page = at
             rows.append(f'<div class="page">— 第{page}页 —</div>')
         mark = " hl" if hit["line_start"] <= number <= hit["line_end"] else ""
         rows.append(f'<div class="ln{mark}" id="L{number}"><span class="no">{number}</span>'

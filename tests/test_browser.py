@@ -61,6 +61,24 @@ def page(browser, app_url):
     context.close()
 
 
+def open_app(browser, url: str):
+    """A fresh Chinese-locale browser context on the app, once its question box is there."""
+    context = browser.new_context(viewport={"width": 1400, "height": 950}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    return context, page
+
+
+def built_and_served(work: Path, model_dir, embedder):
+    """Index work/seeds into work/index, then serve the app on it; yields its URL."""
+    from app.index import build
+
+    build(work / "seeds", work / "index", model_dir, embedder=embedder)
+    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds")) as (url, _):
+        yield url
+
+
 def ask(page, question: str, typed: bool = True):
     box = page.locator("#question textarea")
     box.click()
@@ -173,24 +191,17 @@ def test_admin_uploads_a_summary_and_finds_it_after_rebuild(page, app_url):
 @pytest.fixture(scope="module")
 def injected_app_url(seed_index, tmp_path_factory, model_dir, embedder):
     """The app on the seeds plus a document full of HTML, script and markdown."""
-    from app.index import build
-
     from .test_reliability import INJECTION_DOCUMENT
 
     work = tmp_path_factory.mktemp("injected")
     shutil.copytree(seed_index.seeds, work / "seeds")
     shutil.copytree(seed_index.index, work / "index")
     (work / "seeds" / "网页粘贴.md").write_text(INJECTION_DOCUMENT, "utf-8")
-    build(work / "seeds", work / "index", model_dir, embedder=embedder)
-    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds")) as (url, _):
-        yield url
+    yield from built_and_served(work, model_dir, embedder)
 
 
 def test_html_in_documents_and_questions_shows_as_text_and_never_runs(browser, injected_app_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 950}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(injected_app_url)
-    page.wait_for_selector("#question textarea", timeout=60_000)
+    context, page = open_app(browser, injected_app_url)
     reply = ask(page, "拦截跨站脚本攻击", typed=False)
     page.locator("#chat details summary").first.click()  # open the first source card
     page.wait_for_timeout(500)
@@ -219,7 +230,6 @@ def test_html_in_documents_and_questions_shows_as_text_and_never_runs(browser, i
 def scanned_app_url(tmp_path_factory, model_dir, embedder):
     """The app on the unseen rehabilitation summary as a scanned, image-only PDF (OCR)."""
     from app import ocr
-    from app.index import build
 
     from .making import SOURCE, scan_pages
 
@@ -229,16 +239,11 @@ def scanned_app_url(tmp_path_factory, model_dir, embedder):
     (work / "seeds").mkdir()
     pages = [image for image, _ in scan_pages(SOURCE)]
     pages[0].save(work / "seeds" / "康复科总结扫描件.pdf", save_all=True, append_images=pages[1:], resolution=200)
-    build(work / "seeds", work / "index", model_dir, embedder=embedder)
-    with serving("--index", str(work / "index"), "--seeds", str(work / "seeds")) as (url, _):
-        yield url
+    yield from built_and_served(work, model_dir, embedder)
 
 
 def test_a_scanned_pdf_is_cited_by_page_and_shown_beside_its_page_picture(browser, scanned_app_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 950}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(scanned_app_url)
-    page.wait_for_selector("#question textarea", timeout=60_000)
+    context, page = open_app(browser, scanned_app_url)
     reply = ask(page, "居家康复随访了多少患者？")
     assert "643" in reply and "第1页" in reply  # the answer is on the first page
     page.locator("#sources label").first.click()

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from ..outline import OUTLINE_MARKER, numeral
@@ -184,5 +185,4 @@ def read_converted(raw: bytes, name: str, suffix: str) -> Extracted:
         converted = Path(work) / "out" / "source.docx"
         if not converted.is_file() or converted.stat().st_size == 0:
             raise SkippedFile(name, f"LibreOffice 无法转换此 {suffix} 文件（文件已损坏或格式不符）")
-        extracted = read_docx(converted.read_bytes(), name, converter="libreoffice")
-    return Extracted(extracted.text, suffix.lstrip("."), "libreoffice", join_wraps=False, tables=extracted.tables)
+        return replace(read_docx(converted.read_bytes(), name, converter="libreoffice"), encoding=suffix.lstrip("."))
