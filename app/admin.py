@@ -201,10 +201,11 @@ def index_status(settings: Settings) -> dict:
     stale, reason = is_stale(settings.seeds, settings.index, settings.model)
     if manifest is None:
         return {"generation": None, "documents": 0, "chunks": 0, "model": "", "built": "",
-                "stale": True, "reason": reason, "skipped": [], "readings": {}}
+                "stale": True, "reason": reason, "skipped": [], "readings": {}, "furniture": []}
     return {
         "generation": current_name(settings.index), "documents": len(manifest["documents"]),
         "chunks": manifest["chunks"], "model": manifest["model"]["name"], "built": manifest["created"],
         "stale": stale, "reason": reason, "skipped": manifest.get("skipped", []),
         "readings": {d["path"]: d["reading"] for d in manifest["documents"] if d.get("reading")},
+        "furniture": manifest.get("furniture", []),
     }

@@ -109,6 +109,8 @@ def build_main(argv: list[str] | None = None) -> int:
         print(f"跳过 {skipped['file']}：{skipped['reason']}", file=sys.stderr)
     for name, reading in report.readings.items():
         print(f"读取 {name}：{describe(reading)}", file=sys.stderr)
+    for line in report.furniture:
+        print(f"模板行（{line['documents']} 个文档都有，已从段落中去除）：{line['text']}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

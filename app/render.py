@@ -126,11 +126,13 @@ def render_status(status: dict) -> str:
     state = "需要重建" if status["stale"] else "最新"
     skipped = "".join(f"\n- {inert(s['file'])}：{inert(s['reason'])}" for s in status["skipped"])
     readings = "".join(f"\n- {inert(name)}：{inert(describe(reading))}" for name, reading in status.get("readings", {}).items())
+    furniture = "".join(f"\n- {inert(line['text'])}（{line['documents']} 个文档）" for line in status.get("furniture", []))
     building = service.background.describe()
     return (f"**索引状态**：{state}（{inert(status['reason'])}）\n\n"
             f"- 文档：{status['documents']}　段落：{status['chunks']}\n- 模型：{inert(status['model'])}\n"
             f"- 上次构建：{inert(status['built'] or '从未')}\n- 版本：{inert(status['generation'] or '无')}"
             + (f"\n\n**未能索引的文件**：{skipped}" if skipped else "")
             + (f"\n\n**转换与识别**：{readings}" if readings else "")
+            + (f"\n\n**多个文档重复的模板行**（已从段落中去除，原文不变）：{furniture}" if furniture else "")
             + (f"\n\n**{inert(building)}**" if building else ""))
 

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from . import furniture
 from .chunks import Chunk
 from .confidence import ConfidenceModel, Evidence
 from .config import Settings
@@ -203,11 +204,14 @@ class Searcher:
         return catalogue
 
     def open_document(self, doc: str) -> tuple[Document, list[Chunk]]:
-        """An indexed document's source and its chunks; only documents of the index open."""
+        """An indexed document's source and its chunks; only documents of the index open. The
+        document is cleaned as the build cleaned it, so its `clean_slice` at a chunk's offsets is
+        the chunk's text."""
         chunks = [c for c in self.generation.chunks if c.doc == doc]
         if not chunks:
             raise KeyError(doc)
-        return load(self.settings.seeds / doc, self.settings.seeds, readings_folder(self.settings.index)), chunks
+        document = load(self.settings.seeds / doc, self.settings.seeds, readings_folder(self.settings.index))
+        return furniture.strip(document, self.generation.furniture), chunks
 
     def page_picture(self, doc: str, page: int) -> bytes | None:
         """Page `page` of an indexed PDF or scan as a JPEG, for the viewer (None: no picture)."""

@@ -421,7 +421,7 @@ def test_uploaded_gb18030_and_docx_are_kept_byte_for_byte(tmp_path):
 # ---------------------------------------------------------------- index integrity
 
 GENERATION_FILES = ["chunks.jsonl", "vectors.npy", "dense.faiss", "windows.npy", "windows.faiss", "lexical_terms.json",
-                    "lexical_vocabulary.json", "lexical_weights.npz", "translations.json", "manifest.json"]
+                    "lexical_vocabulary.json", "lexical_weights.npz", "translations.json", "lines.json", "manifest.json"]
 DAMAGE = {
     "one byte flipped": lambda raw: raw[: len(raw) // 2] + bytes([raw[len(raw) // 2] ^ 0xFF]) + raw[len(raw) // 2 + 1:],
     "cut in half": lambda raw: raw[: len(raw) // 2],

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import lexical, neardup
+from .. import furniture, lexical, neardup
 from ..chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, chunk_document, sentence_windows, window_text
 from ..documents import SkippedFile, discover, load
 from ..model import Embedder, file_sha256, model_identity
@@ -54,6 +54,8 @@ class BuildReport:
     # How each file read in this build was read, beyond plain text: converter, pages, OCR'd pages,
     # mean OCR confidence, tables, and what was left out (app/formats Extracted.summary).
     readings: dict[str, dict] = field(default_factory=dict)
+    # Lines found to be site furniture by repetition (app/furniture.py): text and how many documents hold it.
+    furniture: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
@@ -187,13 +189,15 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precisi
 
     scan = _scan(seeds)
     report = BuildReport(skipped=list(scan.skipped))
-    documents, chunk_rows = _read_documents(seeds, scan, previous_docs, previous_rows, report, progress,
-                                            readings_folder(index_dir))
+    previous_lines = _previous_lines(previous_folder) if manifest else {}
+    documents, chunk_rows, lines = _read_documents(seeds, scan, previous_docs, previous_rows, report, progress,
+                                                   readings_folder(index_dir), previous_lines)
     report.removed = sorted(set(previous_docs) - {d["path"] for d in documents})
     report.documents, report.chunks = len(documents), len(chunk_rows)
 
     if compatible and not (report.added or report.changed or report.removed) \
-            and _same_skips(manifest, report.skipped) and outdated(manifest, identity) is None:
+            and _same_skips(manifest, report.skipped) and outdated(manifest, identity) is None \
+            and _same_lines(previous_lines, lines):
         report.reused_chunks = report.chunks
         report.windows = report.reused_windows = manifest["window_index"]["windows"]
         report.unchanged = True
@@ -217,18 +221,24 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precisi
     _mark_duplicates(chunk_rows)
     probes = probe_questions(embedder)
     report.generation = _write_generation(
-        index_dir, chunk_rows, vectors, identity, documents, report.skipped, progress, probes,
-        (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)),
+        index_dir, chunk_rows, vectors, identity, documents, report, progress, probes,
+        (np.array(windows, np.int64).reshape(-1, 3), with_bias(window_vectors, probes)), lines,
     )
     return report
 
 
 def _read_documents(seeds: Path, scan: _Scan, previous_docs: dict[str, dict], previous_rows: dict[str, list[dict]],
-                    report: BuildReport, progress: Progress, readings: Path) -> tuple[list[dict], list[dict]]:
-    """Each usable document's manifest entry and chunk rows: an unchanged document's rows are
-    reused (`previous_rows`, empty when they cannot be), the others are read and chunked.
-    Records added, changed and unusable files in `report`."""
-    documents, chunk_rows = [], []
+                    report: BuildReport, progress: Progress, readings: Path,
+                    previous_lines: dict) -> tuple[list[dict], list[dict], dict]:
+    """Each usable document's manifest entry and chunk rows, and the corpus's furniture lines
+    (app/furniture.py) for the next build. An unchanged document's rows are reused
+    (`previous_rows`, empty when they cannot be) unless the lines found to be furniture changed
+    among its own; the others are read and chunked. Records added, changed and unusable files in
+    `report`."""
+    before_furniture = frozenset(previous_lines.get("repeated", {}))
+    known_texts = dict(previous_lines.get("repeated", {}))
+    reused_lines = previous_lines.get("documents", {})
+    documents, rows_of, fingerprints = {}, {}, {}
     for number, (name, (path, sha, size)) in enumerate(sorted(scan.files.items()), 1):
         progress("documents", number, len(scan.files))
         before = previous_docs.get(name)
@@ -236,26 +246,66 @@ def _read_documents(seeds: Path, scan: _Scan, previous_docs: dict[str, dict], pr
             report.added.append(name)
         elif before["sha256"] != sha:
             report.changed.append(name)
-        if before and before["sha256"] == sha and name in previous_rows:
-            rows = previous_rows[name]
-            encoding, reading = before["encoding"], before.get("reading")
-        else:
-            try:
-                document = load(path, seeds, readings)
-            except SkippedFile as skipped:
-                report.skipped.append({"file": skipped.path, "reason": skipped.reason})
-                if name in report.added:
-                    report.added.remove(name)
-                continue
-            rows = [dict(c.to_json(), key=text_key(c.indexed_text)) for c in chunk_document(document)]
-            encoding = document.encoding
-            reading = document.extracted.summary() if document.extracted.converter != "text" else None
-            if reading:
-                report.readings[name] = reading
-        documents.append({"path": name, "sha256": sha, "size": size, "encoding": encoding,
-                          "chunks": len(rows), **({"reading": reading} if reading else {})})
-        chunk_rows.extend(rows)
-    return documents, chunk_rows
+        if before and before["sha256"] == sha and name in previous_rows and name in reused_lines:
+            rows_of[name], fingerprints[name] = previous_rows[name], furniture.Lines.from_json(reused_lines[name])
+            documents[name] = before
+            continue
+        try:
+            document = load(path, seeds, readings)
+        except SkippedFile as skipped:
+            report.skipped.append({"file": skipped.path, "reason": skipped.reason})
+            if name in report.added:
+                report.added.remove(name)
+            continue
+        fingerprints[name] = furniture.Lines.of(document)
+        rows_of[name] = _chunk_rows(document, before_furniture)
+        reading = document.extracted.summary() if document.extracted.converter != "text" else None
+        if reading:
+            report.readings[name] = reading
+        documents[name] = {"path": name, "sha256": sha, "size": size, "encoding": document.encoding,
+                           **({"reading": reading} if reading else {})}
+    found = furniture.repeated(fingerprints)
+    for name in sorted(n for n, lines in fingerprints.items() if lines.short & (found ^ before_furniture)):
+        # Its furniture changed (and so every new furniture line's text is read here): chunk it
+        # again; slow readings come from the cache.
+        try:
+            document = load(scan.files[name][0], seeds, readings)
+        except SkippedFile:
+            continue  # changed under the build: its rows as read stay, the next build reads it again
+        known_texts.update(furniture.texts(document, found))
+        rows_of[name] = _chunk_rows(document, found)
+    report.furniture = _furniture_report(found, fingerprints, known_texts)
+    entries = []
+    for name, entry in documents.items():
+        entries.append({k: v for k, v in entry.items() if k != "chunks"} | {"chunks": len(rows_of[name])})
+    lines = {"version": furniture.FURNITURE_VERSION, "repeated": {k: known_texts.get(k, "") for k in sorted(found)},
+             "documents": {name: lines.to_json() for name, lines in fingerprints.items()}}
+    return entries, [row for name in documents for row in rows_of[name]], lines
+
+
+def _chunk_rows(document, found: frozenset[str]) -> list[dict]:
+    return [dict(c.to_json(), key=text_key(c.indexed_text)) for c in chunk_document(furniture.strip(document, found))]
+
+
+def _furniture_report(found: frozenset[str], fingerprints: dict, known_texts: dict[str, str]) -> list[dict]:
+    holders = {key: sum(key in lines.short for lines in fingerprints.values()) for key in found}
+    return [{"key": key, "text": known_texts.get(key, ""), "documents": holders[key]}
+            for key in sorted(found, key=lambda k: (-holders[k], known_texts.get(k, "")))]
+
+
+def _previous_lines(folder: Path) -> dict:
+    """The served generation's furniture lines and fingerprints; empty when there are none to trust."""
+    try:
+        lines = json.loads((folder / "lines.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return lines if lines.get("version") == furniture.FURNITURE_VERSION else {}
+
+
+def _same_lines(before: dict, now: dict) -> bool:
+    """Whether the served generation already holds these fingerprints and furniture lines."""
+    return (set(before.get("documents", {})) == set(now["documents"])
+            and set(before.get("repeated", {})) == set(now["repeated"]))
 
 
 def _same_skips(manifest: dict, skipped: list[dict]) -> bool:
@@ -268,7 +318,8 @@ def _mark_duplicates(rows: list[dict]) -> None:
         row["duplicate_of"] = first
 
 
-def _write_generation(index_dir, rows, vectors, identity, documents, skipped, progress, probes, windows) -> str:
+def _write_generation(index_dir, rows, vectors, identity, documents, report, progress, probes, windows,
+                      lines) -> str:
     progress("writing", 0, 1)
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     work = index_dir / (name + ".tmp")
@@ -277,6 +328,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
         "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), "utf-8"
     )
     np.save(work / "vectors.npy", vectors)
+    (work / "lines.json").write_text(json.dumps(lines, ensure_ascii=False, separators=(",", ":")), "utf-8")
     dense, dense_info = dense_index(vectors, probes)
     window_rows, window_vectors = windows
     np.save(work / "windows.npy", window_rows)
@@ -300,7 +352,8 @@ def _write_generation(index_dir, rows, vectors, identity, documents, skipped, pr
         "dense_index": dense_info,
         "window_index": dict(window_info, windows=len(window_rows), min_chars=WINDOW_MIN_CHARS),
         "documents": documents,
-        "skipped": skipped,
+        "skipped": report.skipped,
+        "furniture": report.furniture,
         "chunks": len(rows),
         "files": files,
     }

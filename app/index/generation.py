@@ -45,6 +45,11 @@ class Generation:
         return [r for r in self._members.get(self.duplicate_of[row], []) if r != row]
 
     @property
+    def furniture(self) -> frozenset[str]:
+        """Keys of the lines found to be site furniture by repetition (app/furniture.py)."""
+        return frozenset(line["key"] for line in self.manifest.get("furniture", []))
+
+    @property
     def model_fingerprint(self) -> str:
         return self.manifest["model"]["fingerprint"]
 
