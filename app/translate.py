@@ -16,6 +16,7 @@ best (electricty → electricity).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -34,6 +35,8 @@ TYPO_MIN_LETTERS = 5
 GLOSS_SKIP = re.compile(r"^(surname|variant of|old variant|used in|see |cl:|abbr\. for|japanese|taiwan pr\.|"
                         r"erhua variant|also written|archaic|\(old\)|\(bound form\))", re.IGNORECASE)
 WORD = re.compile(r"[a-z][a-z'-]*")
+#: Possessives and contractions that are not the word: the secretary's talk, the folks' flats, how'd.
+CLITIC = re.compile(r"(?<=[a-z])(?:'s|'d|'ll|'re|'ve|'m)$|(?<=s)'$")
 
 #: Hospital administration English that CC-CEDICT translates poorly or too broadly.
 DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
@@ -95,7 +98,16 @@ DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
 
 
 def lemmas(word: str) -> list[str]:
-    """The word and its likely base forms (plural, -ing, -ed), most likely first."""
+    """The word and its likely base forms, most likely first: the regular ones (plural, -ing,
+    -ed), then the one simplemma's dictionary gives, which knows the irregular ones (caught →
+    catch, women → woman)."""
+    forms = regular_forms(word)
+    base = _dictionary_lemma(word)
+    return forms + [base] if base not in forms else forms
+
+
+def regular_forms(word: str) -> list[str]:
+    """The word and its regular base forms (plural, -ing, -ed), most likely first."""
     forms = [word]
     if word.endswith("ies") and len(word) > 4:
         forms.append(word[:-3] + "y")
@@ -110,8 +122,17 @@ def lemmas(word: str) -> list[str]:
     return forms
 
 
+@functools.lru_cache(maxsize=65536)
+def _dictionary_lemma(word: str) -> str:
+    import simplemma
+
+    return simplemma.lemmatize(word, lang="en").lower()
+
+
 def english_words(text: str) -> list[str]:
-    return WORD.findall(unicodedata.normalize("NFKC", text).lower())
+    """The English words of `text`, lower case, without possessive or contracted endings."""
+    words = (CLITIC.sub("", word).strip("'-") for word in WORD.findall(unicodedata.normalize("NFKC", text).lower()))
+    return [word for word in words if word]
 
 
 def strongest(spans: list[tuple[str, list[tuple[str, float]]]]) -> list[tuple[str, float]]:
@@ -149,7 +170,12 @@ class Dictionary:
 
     def is_translatable(self, word: str) -> bool:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
-        return any(form in self.english or form in self.table for form in lemmas(word))
+        return any(form in self.english or form in self.table for form in self.forms(word))
+
+    def forms(self, word: str) -> list[str]:
+        """`lemmas(word)`; only the regular ones for a word CC-CEDICT never uses, which may be a
+        typo: simplemma would read "directer" as direct, where `correction` reads director."""
+        return lemmas(word) if word in self.english else regular_forms(word)
 
     @classmethod
     def from_cedict(cls, vocabulary: Iterable[str], source: Path | None = None) -> "Dictionary":
@@ -220,6 +246,10 @@ class Dictionary:
                         spans.append((key, terms[:per_word]))
                     position += size - 1
                     break
+            else:
+                if "-" in words[position]:  # a compound the dictionary lacks reads as its words: year-end
+                    words[position : position + 1] = [part for part in words[position].split("-") if part]
+                    continue
             position += 1
         return spans
 
@@ -227,7 +257,7 @@ class Dictionary:
         """The table key `span` reads as (its last word in its best-translated form) and its terms;
         None when the table has no entry for it."""
         best: tuple[str, list[tuple[str, float]]] | None = None
-        for head in lemmas(span[-1]):
+        for head in self.forms(span[-1]):
             key = " ".join(span[:-1] + [head])
             if key not in self.table:
                 continue
@@ -235,8 +265,11 @@ class Dictionary:
             if best is None or (terms and (not best[1] or terms[0][1] > best[1][0][1])):
                 best = (key, terms)
         if best is None and len(span) == 1 and not self.is_translatable(span[0]):
-            correction = self.correction(span[0])
-            if correction:
+            # A typo of an inflected word is one edit from the inflected form or from its base
+            # (docters → doctor, extinguishrs → extinguisher): the best-translated correction wins.
+            corrections = {c for form in dict.fromkeys(regular_forms(span[0])) if (c := self.correction(form))}
+            if corrections:
+                correction = min(corrections, key=lambda c: (-self.table[c][0][1], c))
                 best = (correction, self.table[correction])
         return best
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.translate import Dictionary, lemmas
+from app.translate import Dictionary, english_words, lemmas
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,25 @@ def test_a_typo_is_never_read_as_a_word_that_translates_to_nothing(dictionary):
     """"weather" has an empty curated entry; "weathr" used to be corrected to it and crash."""
     assert dictionary.correction("weathr") != "weather"
     assert dictionary.translate("weathr tomorrow") == dictionary.translate("tomorrow")
+
+
+def test_irregular_forms_read_as_their_base_word():
+    assert "catch" in lemmas("caught") and "woman" in lemmas("women") and "child" in lemmas("children")
+
+
+def test_possessives_and_contractions_are_the_word(dictionary):
+    assert english_words("the party secretary's talk, the folks' flats, how'd it go") == [
+        "the", "party", "secretary", "talk", "the", "folks", "flats", "how", "it", "go"]
+    assert "书记" in terms(dictionary, "the party secretary's pep talk")
+
+
+def test_a_typo_of_an_inflected_word_is_corrected_through_its_base(dictionary):
+    assert dictionary.translate_spans("docters")[0][0] == "doctor"  # not "doctors", a weak gloss
+    assert dictionary.translate_spans("extinguishrs")[0][0] == "extinguisher"
+    # simplemma reads "directer" as direct; a word CC-CEDICT never uses is corrected instead.
+    assert dictionary.translate_spans("talk to the directer")[-1][0] == "director"
+
+
+def test_a_compound_the_dictionary_lacks_reads_as_its_words(dictionary):
+    assert [key for key, _ in dictionary.translate_spans("the be-an-owner campaign")] == ["owner", "campaign"]
+    assert [key for key, _ in dictionary.translate_spans("a check-up")] == ["check-up"]  # a known compound stays
