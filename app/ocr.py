@@ -2,7 +2,9 @@
 
 The models ship inside the `rapidocr` wheel and are loaded from its package folder by explicit
 path, so nothing is ever downloaded. The engine is built once, lazily, under a module lock, and
-limited to two threads. Pages whose longer side exceeds MAX_SIDE pixels are downscaled first;
+limited to two threads. Several pages (a scanned PDF) are read side by side instead, one a core,
+each by its own single-threaded engine: a page's work is many small recognitions that two
+threads share badly (bench/ocr_bench.py). Pages whose longer side exceeds MAX_SIDE pixels are downscaled first;
 boxes are reported in the pixels of the image given. Lines are returned in reading order for a
 single-column page: rows top to bottom, and the pieces the detector finds on one visual row are
 merged left to right into one line.
@@ -11,7 +13,12 @@ merged left to right into one line.
 from __future__ import annotations
 
 import importlib.util
+import itertools
+import queue
 import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +28,7 @@ from PIL import Image
 
 MAX_SIDE = 2500  # scans at 300 dpi (2480x3508) are shrunk to this longer side before OCR
 THREADS = 2
+WORKERS = 2  # pages read side by side by recognise_pages, one single-threaded engine each
 TEXT_SCORE = 0.5  # lines the recogniser is less sure of are dropped
 DET_SIDE = 960  # the detector sees the page with its longer side at this size: 7 pt type still found (bench/ocr_bench.py)
 UNCLIP = 2.0  # looser line boxes than RapidOCR's 1.6: smaller glyphs in the 48 px recogniser input, ~20 % faster, same CER
@@ -29,6 +37,7 @@ ROW_OVERLAP = 0.5  # share of the lower box's height two boxes must overlap vert
 _lock = threading.Lock()  # guards building the engine
 _run_lock = threading.Lock()  # one page at a time: an OpenVINO infer request is not re-entrant, and two cores are busy anyway
 _engine: Any = None
+_solo_engines: queue.Queue | None = None  # WORKERS single-threaded engines, each used by one page at a time
 
 
 class OcrUnavailable(Exception):
@@ -107,19 +116,38 @@ def _params(models: Path) -> dict[str, Any]:
     }
 
 
+def _new_engine(threads: int) -> Any:
+    if not available():
+        raise OcrUnavailable("OCR 组件未安装（需要 rapidocr 与 onnxruntime）")
+    import cv2
+    import rapidocr
+
+    cv2.setNumThreads(THREADS)
+    params = _params(Path(rapidocr.__file__).parent / "models")
+    params.update({"EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                   "EngineConfig.openvino.inference_num_threads": threads})
+    return rapidocr.RapidOCR(params=params)
+
+
 def _get_engine() -> Any:
     global _engine
     if _engine is None:
         with _lock:
             if _engine is None:
-                if not available():
-                    raise OcrUnavailable("OCR 组件未安装（需要 rapidocr 与 onnxruntime）")
-                import cv2
-                import rapidocr
-
-                cv2.setNumThreads(THREADS)
-                _engine = rapidocr.RapidOCR(params=_params(Path(rapidocr.__file__).parent / "models"))
+                _engine = _new_engine(THREADS)
     return _engine
+
+
+def _solo_engine_pool() -> queue.Queue:
+    global _solo_engines
+    if _solo_engines is None:
+        with _lock:
+            if _solo_engines is None:
+                engines: queue.Queue = queue.Queue()
+                for _ in range(WORKERS):
+                    engines.put(_new_engine(1))
+                _solo_engines = engines
+    return _solo_engines
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -172,16 +200,51 @@ def reading_order(lines: list[OcrLine]) -> tuple[OcrLine, ...]:
 
 
 def recognise(image: Image.Image) -> OcrPage:
-    """OCR one page image (any PIL mode); raises OcrUnavailable when the engine is not installed."""
+    """OCR one page image (any PIL mode) on both cores; raises OcrUnavailable when the engine is
+    not installed."""
     engine = _get_engine()
+    with _run_lock:
+        return _read(engine, image)
+
+
+def recognise_pages(images: Iterable[Image.Image]) -> Iterator[OcrPage]:
+    """OCR page images in order: a single page as `recognise` does, several side by side, one a
+    core. Images are drawn from `images` only as workers free up (at most WORKERS + 1 held), so
+    the pages of a long scan are never all in memory; raises OcrUnavailable as `recognise`."""
+    images = iter(images)
+    first, second = next(images, None), next(images, None)
+    if first is None:
+        return
+    if second is None:
+        yield recognise(first)
+        return
+    engines = _solo_engine_pool()
+
+    def read_alone(image: Image.Image) -> OcrPage:
+        engine = engines.get()
+        try:
+            return _read(engine, image)
+        finally:
+            engines.put(engine)
+
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="ocr") as pool:
+        pending: deque = deque()
+        for image in itertools.chain((first, second), images):
+            pending.append(pool.submit(read_alone, image))
+            if len(pending) > WORKERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _read(engine: Any, image: Image.Image) -> OcrPage:
     width, height = image.size
     rgb = _to_rgb(image)
     scale = min(1.0, MAX_SIDE / max(width, height, 1))
     if scale < 1.0:
         rgb = rgb.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
     pixels = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])  # RapidOCR takes arrays as BGR
-    with _run_lock:
-        result = engine(pixels)
+    result = engine(pixels)
     if result.boxes is None or result.txts is None:
         return OcrPage((), width, height)
     lines = []

@@ -3,14 +3,18 @@
     python bench/ocr_bench.py [--pages N] [--repeat N] [--sweep] [--save DIR]
 
 Paragraph lines of seeds/*.txt (read with the project's decoder, short lines such as headings
-skipped) are typeset with Noto Sans CJK on A4 pages at 200 dpi (1654x2339): 40 px type, at most
-32 full-width characters a line, 25 lines a page, black on white. The "scan" variant rotates the
-page by 0.5°, greys the paper, blurs and adds noise. CER is the character edit distance between
+skipped) are typeset with Noto Sans CJK on A4 pages at 200 dpi (1654x2339), black on white, in
+two layouts: the bench's dense page (40 px type, 25 lines of at most 32 full-width characters,
+~700 characters with the short ends of paragraphs) and a page of an official document as
+GB/T 9704 lays it out (16 pt, 22 lines of 28, ~550 characters). The "scan-like" variant rotates
+the page by 0.5°, greys the paper, blurs and adds noise. CER is the character edit distance between
 OCR text and the page's text, whitespace removed, over the reference length: "CER" after NFKC
 (full- and half-width punctuation count as equal), "CER raw" without. Speed is pages per second
-of `recognise` alone (the engine is loaded and warmed first; each page timed as the best of
-`--repeat` runs). `--sweep` times detector and engine settings on the clean pages; `--save`
-writes the pages (PNG + reference text) for other engines.
+of `recognise` alone, one page at a time on both cores (the engine is loaded and warmed first;
+each page timed as the best of `--repeat` runs), and of `recognise_pages`, which a scanned PDF
+uses: its pages side by side, one a core (the whole run timed, best of `--repeat`). `--sweep`
+times detector and engine settings on the clean pages; `--save` writes the pages (PNG +
+reference text) for other engines.
 Goals: CER <= 3 % on clean pages and >= 1 page/s on 2 cores.
 """
 
@@ -20,6 +24,7 @@ import argparse
 import sys
 import time
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +39,26 @@ from app.formats.text import decode  # noqa: E402
 
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 PAGE = (1654, 2339)  # A4 at 200 dpi
-FONT_PX, LINE_PITCH, MARGIN_X, MARGIN_Y = 40, 76, 207, 230
-LINE_WIDTH = 32 * FONT_PX  # at most 32 full-width characters a line
-LINES_PER_PAGE = 25
 MIN_PARAGRAPH = 20  # lines shorter than this (headings, numbering) are skipped
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a page is typeset, in pixels at 200 dpi."""
+
+    font_px: int
+    pitch: int  # baseline to baseline
+    margin_x: int
+    margin_y: int
+    chars: int  # full-width characters a line at most
+    lines: int  # lines a page
+
+
+#: The bench's dense page: 25 lines of up to 32 characters (~700 characters).
+DENSE = Layout(font_px=40, pitch=76, margin_x=207, margin_y=230, chars=32, lines=25)
+#: A page of a Chinese official document as GB/T 9704-2012 lays it out: 16 pt type, 22 lines of
+#: 28 characters (~550 characters), 28 mm left and 37 mm top margins.
+OFFICIAL = Layout(font_px=44, pitch=80, margin_x=220, margin_y=291, chars=28, lines=22)
 
 
 def sweep_settings() -> dict[str, dict[str, object]]:
@@ -76,29 +97,30 @@ def paragraphs() -> list[str]:
     return found
 
 
-def wrap(paragraph: str, font: ImageFont.FreeTypeFont) -> list[str]:
-    """Cut a paragraph into lines no wider than LINE_WIDTH (first line indented by two ideographic spaces)."""
+def wrap(paragraph: str, font: ImageFont.FreeTypeFont, layout: Layout) -> list[str]:
+    """Cut a paragraph into lines of at most `layout.chars` full-width characters (first line
+    indented by two ideographic spaces)."""
     lines, current = [], "\u3000\u3000"
     for char in paragraph:
-        if font.getlength(current + char) > LINE_WIDTH:
+        if font.getlength(current + char) > layout.chars * layout.font_px:
             lines.append(current)
             current = ""
         current += char
     return lines + [current] if current.strip() else lines
 
 
-def page_texts(count: int, font: ImageFont.FreeTypeFont) -> list[list[str]]:
-    """`count` pages of LINES_PER_PAGE lines each, filled with the seed paragraphs in order."""
-    lines = [line for paragraph in paragraphs() for line in wrap(paragraph, font)]
-    pages = [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)]
-    return [page for page in pages if len(page) == LINES_PER_PAGE][:count]
+def page_texts(count: int, font: ImageFont.FreeTypeFont, layout: Layout = DENSE) -> list[list[str]]:
+    """`count` pages of `layout.lines` lines each, filled with the seed paragraphs in order."""
+    lines = [line for paragraph in paragraphs() for line in wrap(paragraph, font, layout)]
+    pages = [lines[i:i + layout.lines] for i in range(0, len(lines), layout.lines)]
+    return [page for page in pages if len(page) == layout.lines][:count]
 
 
-def render(lines: list[str], font: ImageFont.FreeTypeFont) -> Image.Image:
+def render(lines: list[str], font: ImageFont.FreeTypeFont, layout: Layout = DENSE) -> Image.Image:
     image = Image.new("L", PAGE, 255)
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
-        draw.text((MARGIN_X, MARGIN_Y + i * LINE_PITCH), line, fill=0, font=font)
+        draw.text((layout.margin_x, layout.margin_y + i * layout.pitch), line, fill=0, font=font)
     return image
 
 
@@ -147,6 +169,17 @@ def measure(images: list[Image.Image], references: list[str], repeat: int = 1) -
     }
 
 
+def side_by_side(images: list[Image.Image], repeat: int = 1) -> float:
+    """Pages per second of `recognise_pages` over all `images` (best of `repeat` runs)."""
+    list(ocr.recognise_pages(images[:2]))  # warm-up: the single-threaded engines
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        list(ocr.recognise_pages(images))
+        best = min(best, time.perf_counter() - start)
+    return len(images) / best
+
+
 def use_settings(overrides: dict[str, object]) -> None:
     """Replace app.ocr's engine by one built with these overrides of its settings."""
     import rapidocr
@@ -172,26 +205,32 @@ def main() -> None:
     if not ocr.available():
         raise SystemExit("rapidocr is not installed")
     print(f"CPU: {cpu_model()} ({len(__import__('os').sched_getaffinity(0))} cores usable)\n")
-    font = ImageFont.truetype(str(FONT), FONT_PX, index=2)  # the Simplified Chinese face (0 is Japanese: 门 reads as 内)
-    texts = page_texts(args.pages, font)
-    references = ["".join(lines) for lines in texts]
     rng = np.random.default_rng(20261201)
-    clean = [render(lines, font) for lines in texts]
-    variants = {"clean": clean, "scan-like": [scan_like(image, rng) for image in clean]}
+    variants: dict[str, tuple[list[Image.Image], list[str]]] = {}
+    for label, layout in (("dense page", DENSE), ("公文 page (GB/T 9704)", OFFICIAL)):
+        font = ImageFont.truetype(str(FONT), layout.font_px, index=2)  # the Simplified face (0 is Japanese: 门 reads as 内)
+        texts = page_texts(args.pages, font, layout)
+        references = ["".join(lines) for lines in texts]
+        clean = [render(lines, font, layout) for lines in texts]
+        variants[f"{label}, clean"] = (clean, references)
+        variants[f"{label}, scan-like"] = ([scan_like(image, rng) for image in clean], references)
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
-        for name, images in variants.items():
+        for number, (images, references) in enumerate(variants.values()):
             for i, (image, reference) in enumerate(zip(images, references)):
-                image.save(args.save / f"{name}_{i:02d}.png")
-                (args.save / f"{name}_{i:02d}.txt").write_text(reference, encoding="utf-8")
+                image.save(args.save / f"{number}_{i:02d}.png")
+                (args.save / f"{number}_{i:02d}.txt").write_text(reference, encoding="utf-8")
     start = time.perf_counter()
     ocr.recognise(Image.new("L", (64, 64), 255))
     print(f"engine load: {time.perf_counter() - start:.2f} s\n")
-    print("| variant | pages | CER | CER raw | mean confidence | pages/s |\n| --- | --- | --- | --- | --- | --- |")
-    for name, images in variants.items():
+    print("| variant | pages | characters a page | CER | CER raw | mean confidence | pages/s, one at a time "
+          "| pages/s, side by side |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, (images, references) in variants.items():
         m = measure(images, references, args.repeat)
-        print(f"| {name} | {len(images)} | {m['cer']:.2%} | {m['cer_raw']:.2%} | {m['confidence']:.3f} "
-              f"| {m['pages_per_s']:.2f} |")
+        characters = sum(len(squeeze(r, True)) for r in references) / len(references)
+        print(f"| {name} | {len(images)} | {characters:.0f} | {m['cer']:.2%} | {m['cer_raw']:.2%} | {m['confidence']:.3f} "
+              f"| {m['pages_per_s']:.2f} | {side_by_side(images, args.repeat):.2f} |")
+    clean, references = variants["dense page, clean"]
     if args.sweep:
         print("\n| setting (clean pages) | CER | pages/s |\n| --- | --- | --- |")
         for name, overrides in sweep_settings().items():

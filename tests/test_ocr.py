@@ -75,6 +75,27 @@ def test_concurrent_calls_share_one_engine():
 
 
 @needs_ocr
+def test_pages_read_side_by_side_come_back_in_order_as_read_one_at_a_time():
+    first, second = seed_paragraphs()
+    pages = [render([first])[0], render([second])[0], Image.new("RGB", (800, 600), "white"), render([second])[0]]
+    drawn = []
+
+    def lazily():  # a scanned PDF's pages are rendered only as OCR takes them
+        for image in pages:
+            drawn.append(image)
+            yield image
+
+    results = ocr.recognise_pages(lazily())
+    assert EXPECTED in "".join(next(results).text.split())
+    assert len(drawn) <= ocr.WORKERS + 1  # the rest not drawn yet
+    rest = list(results)
+    assert [page.text for page in rest] == [ocr.recognise(image).text for image in pages[1:]]
+    assert rest[1].lines == () and SECOND in "".join(rest[2].text.split())
+    assert [page.text for page in ocr.recognise_pages([pages[0]])] == [ocr.recognise(pages[0]).text]
+    assert list(ocr.recognise_pages([])) == []
+
+
+@needs_ocr
 def test_big_grey_scan_keeps_original_coordinates():
     image, lines = render(seed_paragraphs()[:1], width=3000, size=88)  # longer side over ocr.MAX_SIDE
     page = ocr.recognise(image.convert("L"))

@@ -62,22 +62,22 @@ def read(raw: bytes, suffix: str, name: str) -> Extracted:
         from .web import read_web
 
         return read_web(raw, name, suffix)
-    recognise = _recogniser()
+    recognise_pages = _recogniser()
     if suffix == ".pdf":
         from .pdf import read_pdf
 
-        return read_pdf(raw, name, recognise)
+        return read_pdf(raw, name, recognise_pages)
     if suffix in IMAGE_SUFFIXES:
         from .image import read_image
 
-        return read_image(raw, name, recognise)
+        return read_image(raw, name, recognise_pages)
     raise SkippedFile(name, f"不支持的文件类型 {suffix or '（无扩展名）'}")
 
 
 def _recogniser():
     from .. import ocr
 
-    return ocr.recognise if ocr.available() else None
+    return ocr.recognise_pages if ocr.available() else None
 
 
 def extract(raw: bytes, suffix: str, name: str, cache: Path | None = None) -> Extracted:

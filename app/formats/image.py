@@ -11,11 +11,11 @@ from .pdf import MAX_PAGES, Line, Page, assemble
 MAX_PIXELS = 60_000_000  # an A3 page at 600 dpi is 70 MB of pixels inflated; a "bomb" is far larger
 
 
-def read_image(raw: bytes, name: str, recognise) -> Extracted:
-    """The text of a scanned page image; `recognise` is app.ocr.recognise (None: no OCR)."""
+def read_image(raw: bytes, name: str, recognise_pages) -> Extracted:
+    """The text of a scanned page image; `recognise_pages` is app.ocr.recognise_pages (None: no OCR)."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
-    if recognise is None:
+    if recognise_pages is None:
         raise SkippedFile(name, "图片需要 OCR 识别，但未安装 OCR 组件（rapidocr）")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
@@ -26,8 +26,7 @@ def read_image(raw: bytes, name: str, recognise) -> Extracted:
             else "不是有效的图片（文件已损坏或格式不受支持）"
         raise SkippedFile(name, reason) from error
     pages = []
-    for frame in frames:
-        result = recognise(frame.convert("RGB"))
+    for result in recognise_pages(frame.convert("RGB") for frame in frames):
         height = float(result.height)
         lines = [Line(line.text, line.box[0], line.box[2], height - line.box[3], height - line.box[1], line.confidence)
                  for line in result.lines if line.text.strip()]

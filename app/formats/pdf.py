@@ -120,15 +120,20 @@ def _tables(lines: list[Line]) -> tuple[list[Line], int]:
     return out, tables
 
 
-def _ocr_lines(page, recognise) -> tuple[list[Line], float]:
-    """A scanned page rendered at 200 dpi and read by OCR; boxes back in PDF points."""
-    image = page.render(scale=RENDER_SCALE).to_pil()
-    result = recognise(image)
-    height = page.get_height()
-    lines = [Line(line.text, line.box[0] / RENDER_SCALE, line.box[2] / RENDER_SCALE,
-                  height - line.box[3] / RENDER_SCALE, height - line.box[1] / RENDER_SCALE, line.confidence)
-             for line in result.lines if line.text.strip()]
-    return lines, result.confidence
+def _render(document, number: int):
+    """Page `number` as an image at 200 dpi, for OCR."""
+    page = document[number]
+    try:
+        return page.render(scale=RENDER_SCALE).to_pil()
+    finally:
+        page.close()
+
+
+def _ocr_lines(result, height: float) -> list[Line]:
+    """A scanned page's OCR lines with their boxes back in PDF points (`height`: the page's)."""
+    return [Line(line.text, line.box[0] / RENDER_SCALE, line.box[2] / RENDER_SCALE,
+                 height - line.box[3] / RENDER_SCALE, height - line.box[1] / RENDER_SCALE, line.confidence)
+            for line in result.lines if line.text.strip()]
 
 
 def _furniture(pages: list[Page]) -> set[tuple[int, int]]:
@@ -189,9 +194,9 @@ def assemble(pages: list[Page]) -> tuple[str, list[int], list[tuple[int, int]]]:
     return "".join(parts) + "\n", starts, uncertain
 
 
-def read_pdf(raw: bytes, name: str, recognise=None) -> Extracted:
-    """A PDF's text; `recognise` (app.ocr.recognise, or None when OCR is not installed) reads
-    the pages that have no text layer."""
+def read_pdf(raw: bytes, name: str, recognise_pages=None) -> Extracted:
+    """A PDF's text; `recognise_pages` (app.ocr.recognise_pages, or None when OCR is not
+    installed) reads the pages that have no text layer, side by side."""
     import pypdfium2 as pdfium
 
     try:
@@ -200,26 +205,34 @@ def read_pdf(raw: bytes, name: str, recognise=None) -> Extracted:
         if "password" in str(error).lower():
             raise SkippedFile(name, "PDF 已加密（需要密码），无法读取；请上传未加密的版本") from error
         raise SkippedFile(name, "不是有效的 PDF（文件已损坏或不完整）") from error
-    notes, pages, tables = [], [], 0
+    notes, pages, scans = [], [], []
     with document:
         total = len(document)
         if total > MAX_PAGES:
             notes.append(f"共 {total} 页，只索引了前 {MAX_PAGES} 页")
         for number in range(min(total, MAX_PAGES)):
             page = document[number]
-            lines, confidence = _text_lines(page), None
+            lines = _text_lines(page)
+            pages.append(Page(lines, page.get_width(), page.get_height(), None))
+            page.close()
             if sum(len(line.text) for line in lines) < SCAN_BELOW_CHARS:
-                if recognise is None:
+                if recognise_pages is None:
                     notes.append(f"第 {number + 1} 页没有文字层（扫描件），未安装 OCR，未能识别")
                 else:
-                    lines, confidence = _ocr_lines(page, recognise)
-            lines, found = _tables(lines)
-            tables += found
-            pages.append(Page(lines, page.get_width(), page.get_height(), confidence))
-            page.close()
+                    scans.append(number)
+        if scans:  # rendered one by one as OCR takes them (pdfium stays on this thread)
+            results = recognise_pages(_render(document, number) for number in scans)
+            for number, result in zip(scans, results):
+                page = pages[number]
+                pages[number] = Page(_ocr_lines(result, page.height), page.width, page.height, result.confidence)
+    tables = 0
+    for number, page in enumerate(pages):
+        lines, found = _tables(page.lines)
+        tables += found
+        pages[number] = Page(lines, page.width, page.height, page.confidence)
     text, starts, uncertain = assemble(pages)
     if not text.strip():
-        raise SkippedFile(name, "PDF 中没有可提取的文字" + ("（扫描件，且未安装 OCR）" if recognise is None else ""))
+        raise SkippedFile(name, "PDF 中没有可提取的文字" + ("（扫描件，且未安装 OCR）" if recognise_pages is None else ""))
     converter = "pdfium+rapidocr" if any(p.confidence is not None for p in pages) else "pdfium"
     return Extracted(text, "pdf", converter, join_wraps=False, pages=tuple(starts),
                      page_confidence=tuple(p.confidence for p in pages), uncertain=tuple(uncertain),
