@@ -100,5 +100,6 @@ def prepare(settings: Settings, say=print) -> Searcher:
         for skipped in report.skipped:
             say(f"跳过 {skipped['file']}：{skipped['reason']}")
     searcher = Searcher(settings)
-    searcher.search("院务公开", 1)  # load the model and the index before the first visitor
+    # Load the model, the index and the English reading (simplemma's dictionary) before the first visitor.
+    searcher.search("how did hospitals handle 院务公开?", 1)
     return searcher
