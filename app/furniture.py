@@ -98,13 +98,18 @@ def repeated(fingerprints: dict[str, Lines]) -> frozenset[str]:
 
 def strip(document: Document, furniture: frozenset[str]) -> Document:
     """`document` without its paragraphs that are furniture; unchanged when that is all of it."""
-    kept = tuple(p for p in document.paragraphs if not (may_be_furniture(p.text) and line_key(p.text) in furniture))
+    kept = tuple(p for p in document.paragraphs if not is_furniture(p.text, furniture))
     if len(kept) == len(document.paragraphs) or not kept:
         return document
     return dataclasses.replace(document, paragraphs=kept)
 
 
+def is_furniture(line: str, furniture: frozenset[str]) -> bool:
+    """Whether a line of a source (as read, spacing and all) is one of the `furniture` lines."""
+    text = line.strip()
+    return bool(furniture) and may_be_furniture(text) and line_key(text) in furniture
+
+
 def texts(document: Document, keys: frozenset[str]) -> dict[str, str]:
     """The lines of `document` whose keys are in `keys`, as written (for the build report)."""
-    return {line_key(p.text): p.text for p in document.paragraphs
-            if may_be_furniture(p.text) and line_key(p.text) in keys}
+    return {line_key(p.text): p.text for p in document.paragraphs if is_furniture(p.text, keys)}

@@ -8,7 +8,7 @@ import base64
 import html
 import re
 
-from . import answer, service
+from . import answer, furniture, service
 from .answer import WEAK_NOTICE
 from .formats import SkippedFile
 from .formats.common import describe
@@ -101,13 +101,17 @@ def render_document(searcher: Searcher, hit: dict) -> str:
                            f"{html.escape(chunk.section[-1])}</a>")
     extracted = document.extracted
     uncertain = extracted.uncertain if extracted else ()
+    repeated = searcher.generation.furniture
     rows, page = [], 0
     for number, (start, line) in enumerate(zip(document.line_starts, LINE_BREAK.split(document.text)), 1):
         if (at := document.page_of(start)) > page:
             page = at
             rows.append(f'<div class="page">— 第{page}页 —</div>')
-        mark = " hl" if hit["line_start"] <= number <= hit["line_end"] else ""
-        rows.append(f'<div class="ln{mark}" id="L{number}"><span class="no">{number}</span>'
+        classes = "ln" + (" hl" if hit["line_start"] <= number <= hit["line_end"] else "")
+        title = ""
+        if furniture.is_furniture(line, repeated):  # in the source, but in no passage
+            classes, title = classes + " furniture", ' title="多个文档重复的模板行，未编入段落"'
+        rows.append(f'<div class="{classes}" id="L{number}"{title}><span class="no">{number}</span>'
                     f"<span>{_marked(line, start, uncertain) or '&nbsp;'}</span></div>")
     pictures = _page_pictures(searcher, hit)
     return (f"<h4>{html.escape(hit['title'])} · {html.escape(hit['doc'])}</h4>"

@@ -33,6 +33,7 @@ CSS = """
 #viewer .hl { background: #fff3bf; }
 #viewer .page { color: #64748b; text-align: center; margin: 8px 0; font-size: 90%; }
 #viewer .ocr-low { text-decoration: underline wavy #dc2626; }
+#viewer .furniture, #viewer .furniture span { color: #94a3b8; text-decoration: line-through; }
 #viewer .outline { font-size: 13px; border-right: 1px solid #e2e8f0; padding-right: 8px; }
 #viewer .outline a { color: #334155; text-decoration: none; display: block; }
 #effective { color: #64748b; font-size: 13px; }

@@ -258,3 +258,32 @@ def test_a_scanned_pdf_is_cited_by_page_and_shown_beside_its_page_picture(browse
     assert page.locator("#viewer .page").count() == 2  # "— 第1页 —", "— 第2页 —"
     assert page.evaluate("document.querySelector('#viewer .pages img').naturalWidth") == 760
     context.close()
+
+
+@pytest.fixture(scope="module")
+def furnished_app_url(tmp_path_factory, model_dir, embedder):
+    """The app on three summaries saved from one template site (tests/data/furniture)."""
+    from .test_furniture import corpus
+
+    work = tmp_path_factory.mktemp("furnished")
+    corpus(work / "seeds")
+    yield from built_and_served(work, model_dir, embedder)
+
+
+def test_site_furniture_is_in_no_passage_and_struck_out_in_the_source(browser, furnished_app_url):
+    from .test_furniture import BANNER, FOOTER
+
+    context, page = open_app(browser, furnished_app_url)
+    reply = ask(page, "停电应急演练搞了几次？")
+    assert "[1] 《后勤保障部2024年工作总结》一、主要工作，logistics_2024.md" in reply  # the title is no banner
+    assert BANNER not in reply and FOOTER not in reply
+    page.locator("#sources label").first.click()
+    page.locator("#view").click()
+    page.wait_for_selector("#viewer .hl", timeout=10_000)
+    page.wait_for_timeout(600)
+    assert "全年组织停电应急演练2次" in page.locator("#viewer").inner_text()
+    struck = page.locator("#viewer .furniture")
+    assert struck.count() == 2 and BANNER in struck.first.inner_text()
+    assert page.evaluate("getComputedStyle(document.querySelector('#viewer .furniture')).textDecorationLine") == "line-through"
+    page.screenshot(path=str(SHOTS / "08-furniture-struck-out.png"))
+    context.close()

@@ -4,6 +4,7 @@ pattern knows, and on a Word copy of one of them made with python-docx."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -113,3 +114,16 @@ def test_when_a_line_stops_repeating_the_documents_holding_it_are_chunked_again(
         "logistics_2024.md", "pharmacy_2024.txt", "pharmacy_2024_copy.docx"}
     again = build(folder, index, model_dir, embedder=embedder)
     assert again.unchanged and again.embedded_chunks == 0
+
+
+def test_the_viewer_shows_furniture_lines_struck_out_in_the_source(furnished):
+    from app.render import render_document
+
+    searcher, _ = furnished
+    hit = searcher.search("处方点评了多少张", 5).hits[0]
+    assert hit.doc == "pharmacy_2024.txt"
+    page = render_document(searcher, hit.to_json())
+    banner = f'<div class="ln furniture" id="L1" title="多个文档重复的模板行，未编入段落"><span class="no">1</span><span>{BANNER}'
+    assert banner in page
+    assert page.count('class="ln furniture"') + page.count('class="ln hl furniture"') == 2  # banner and footer
+    assert re.search(r'<div class="ln( hl)?" id="L10"><span class="no">10</span><span>在新的一年里', page)  # IN_TWO
