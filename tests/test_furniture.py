@@ -127,3 +127,22 @@ def test_the_viewer_shows_furniture_lines_struck_out_in_the_source(furnished):
     assert banner in page
     assert page.count('class="ln furniture"') + page.count('class="ln hl furniture"') == 2  # banner and footer
     assert re.search(r'<div class="ln( hl)?" id="L10"><span class="no">10</span><span>在新的一年里', page)  # IN_TWO
+
+
+def test_an_index_built_before_furniture_was_counted_is_stale_but_serves(tmp_path, model_dir, embedder):
+    import json
+
+    from app.index import current_name, is_stale, outdated
+    from app.model import model_identity
+
+    folder, index = corpus(tmp_path / "corpus"), tmp_path / "index"
+    build(folder, index, model_dir, embedder=embedder)
+    manifest_path = index / current_name(index) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    del manifest["furniture_version"]
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+    assert is_stale(folder, index, model_dir) == (True, "模板行识别规则已更新")
+    assert outdated(manifest, model_identity(model_dir)) is None  # served as it is while a build runs
+    report = build(folder, index, model_dir, embedder=embedder)
+    assert not report.unchanged and report.embedded_chunks == 0
+    assert is_stale(folder, index, model_dir) == (False, "索引是最新的")

@@ -119,6 +119,8 @@ def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
     reason = outdated(manifest, model_identity(model_dir))
     if reason:
         return True, reason
+    if manifest.get("furniture_version") != furniture.FURNITURE_VERSION:  # answers, but should be rebuilt
+        return True, "模板行识别规则已更新"
     scan = _scan(seeds)
     known = {d["path"]: d["sha256"] for d in manifest["documents"]}
     known.update({s["file"]: "skipped" for s in manifest.get("skipped", [])})
@@ -197,7 +199,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precisi
 
     if compatible and not (report.added or report.changed or report.removed) \
             and _same_skips(manifest, report.skipped) and outdated(manifest, identity) is None \
-            and _same_lines(previous_lines, lines):
+            and manifest.get("furniture_version") == furniture.FURNITURE_VERSION and _same_lines(previous_lines, lines):
         report.reused_chunks = report.chunks
         report.windows = report.reused_windows = manifest["window_index"]["windows"]
         report.unchanged = True
@@ -349,6 +351,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, report, pro
         "model": {k: identity[k] for k in ("name", "dimension", "fingerprint", "precision")},
         "chunking_version": CHUNKING_VERSION,
         "lexical_version": lexical.LEXICAL_VERSION,
+        "furniture_version": furniture.FURNITURE_VERSION,
         "dense_index": dense_info,
         "window_index": dict(window_info, windows=len(window_rows), min_chars=WINDOW_MIN_CHARS),
         "documents": documents,
