@@ -267,22 +267,28 @@ def _read_documents(seeds: Path, scan: _Scan, previous_docs: dict[str, dict], pr
         documents[name] = {"path": name, "sha256": sha, "size": size, "encoding": document.encoding,
                            **({"reading": reading} if reading else {})}
     found = furniture.repeated(fingerprints)
-    for name in sorted(n for n, lines in fingerprints.items() if lines.short & (found ^ before_furniture)):
-        # Its furniture changed (and so every new furniture line's text is read here): chunk it
-        # again; slow readings come from the cache.
+    _chunk_again(seeds, scan, readings, fingerprints, found, before_furniture, rows_of, known_texts)
+    report.furniture = _furniture_report(found, fingerprints, known_texts)
+    entries = [{k: v for k, v in entry.items() if k != "chunks"} | {"chunks": len(rows_of[name])}
+               for name, entry in documents.items()]
+    lines = {"version": furniture.FURNITURE_VERSION, "repeated": {k: known_texts.get(k, "") for k in sorted(found)},
+             "documents": {name: fingerprint.to_json() for name, fingerprint in fingerprints.items()}}
+    return entries, [row for name in documents for row in rows_of[name]], lines
+
+
+def _chunk_again(seeds: Path, scan: _Scan, readings: Path, fingerprints: dict[str, furniture.Lines],
+                 found: frozenset[str], before: frozenset[str], rows_of: dict[str, list[dict]],
+                 known_texts: dict[str, str]) -> None:
+    """Chunk again (into `rows_of`) every document whose own lines gained or lost furniture since
+    `before`, reading it once more (slow readings come from the cache); every new furniture
+    line's text is read here, into `known_texts`."""
+    for name in sorted(n for n, lines in fingerprints.items() if lines.short & (found ^ before)):
         try:
             document = load(scan.files[name][0], seeds, readings)
         except SkippedFile:
             continue  # changed under the build: its rows as read stay, the next build reads it again
         known_texts.update(furniture.texts(document, found))
         rows_of[name] = _chunk_rows(document, found)
-    report.furniture = _furniture_report(found, fingerprints, known_texts)
-    entries = []
-    for name, entry in documents.items():
-        entries.append({k: v for k, v in entry.items() if k != "chunks"} | {"chunks": len(rows_of[name])})
-    lines = {"version": furniture.FURNITURE_VERSION, "repeated": {k: known_texts.get(k, "") for k in sorted(found)},
-             "documents": {name: lines.to_json() for name, lines in fingerprints.items()}}
-    return entries, [row for name in documents for row in rows_of[name]], lines
 
 
 def _chunk_rows(document, found: frozenset[str]) -> list[dict]:
