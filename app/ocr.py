@@ -4,8 +4,8 @@ The models ship inside the `rapidocr` wheel and are loaded from its package fold
 path, so nothing is ever downloaded. The engine is built once, lazily, under a module lock, and
 limited to two threads. Several pages (a scanned PDF) are read side by side instead, one a core,
 each by its own single-threaded engine: a page's work is many small recognitions that two
-threads share badly (bench/ocr_bench.py). Pages whose longer side exceeds MAX_SIDE pixels are downscaled first;
-boxes are reported in the pixels of the image given. Lines are returned in reading order for a
+threads share badly (bench/ocr_bench.py). Pages whose longer side exceeds MAX_SIDE pixels are
+downscaled first; boxes are reported in the pixels of the image given. Lines are returned in reading order for a
 single-column page: rows top to bottom, and the pieces the detector finds on one visual row are
 merged left to right into one line.
 """

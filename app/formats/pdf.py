@@ -224,12 +224,11 @@ def read_pdf(raw: bytes, name: str, recognise_pages=None) -> Extracted:
             results = recognise_pages(_render(document, number) for number in scans)
             for number, result in zip(scans, results):
                 page = pages[number]
-                pages[number] = Page(_ocr_lines(result, page.height), page.width, page.height, result.confidence)
+                page.lines, page.confidence = _ocr_lines(result, page.height), result.confidence
     tables = 0
-    for number, page in enumerate(pages):
-        lines, found = _tables(page.lines)
+    for page in pages:
+        page.lines, found = _tables(page.lines)
         tables += found
-        pages[number] = Page(lines, page.width, page.height, page.confidence)
     text, starts, uncertain = assemble(pages)
     if not text.strip():
         raise SkippedFile(name, "PDF 中没有可提取的文字" + ("（扫描件，且未安装 OCR）" if recognise_pages is None else ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ class Generation:
         """The other rows whose text is a near-duplicate of `row`'s."""
         return [r for r in self._members.get(self.duplicate_of[row], []) if r != row]
 
-    @property
+    @functools.cached_property
     def furniture(self) -> frozenset[str]:
         """Keys of the lines found to be site furniture by repetition (app/furniture.py)."""
         return frozenset(line["key"] for line in self.manifest.get("furniture", []))
