@@ -122,7 +122,7 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     units += [(word,) for word in dict.fromkeys(latin)]
     units += [chinese for _, chinese in glosses]
     translated = {word for english, _ in spans for word in english.split()} | set(latin)
-    units += [() for word in english_words(text)
+    units += [() for word in dictionary.words(text)
               if word not in lexical.STOP_WORDS and word not in translated
               and dictionary.is_translatable(word) and not any(f in translated for f in lemmas(word))]
     unknown = index.idf("")

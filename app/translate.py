@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import json
 import re
 import unicodedata
@@ -26,6 +27,9 @@ from pathlib import Path
 
 from .lexical import STOP_WORDS
 
+DATA = Path(__file__).parent / "data"
+
+TABLE_VERSION = 2  # raise when the table is built differently from the same sources
 PER_KEY = 4  # candidates kept per English word or phrase
 MAX_PHRASE = 3
 WEAK_SENSE = 0.5  # a sense below this share of the word's best one is noise
@@ -38,63 +42,50 @@ WORD = re.compile(r"[a-z][a-z'-]*")
 #: Possessives and contractions that are not the word: the secretary's talk, the folks' flats, how'd.
 CLITIC = re.compile(r"(?<=[a-z])(?:'s|'d|'ll|'re|'ve|'m)$|(?<=s)'$")
 
-#: Hospital administration English that CC-CEDICT translates poorly or too broadly.
-DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
-    "union": ("工会",), "trade union": ("工会",), "labor union": ("工会",),
-    "disclosure": ("院务公开", "公开"), "transparency": ("公开", "院务公开"), "transparent": ("公开",),
-    "openness": ("公开",), "affairs disclosure": ("院务公开",), "hospital affairs": ("院务",),
-    "staff": ("职工", "员工"), "employee": ("职工", "员工"), "worker": ("职工",), "workforce": ("职工", "队伍"),
-    "staff congress": ("职代会", "职工代表大会"), "workers congress": ("职代会", "职工代表大会"),
-    "congress": ("职代会", "代表大会"), "nursing": ("护理",), "nurse": ("护士", "护理"),
-    "tuberculosis": ("结核病", "结核", "防痨"), "tb": ("结核病", "结核"),
-    "ambulance": ("救护车", "急救"), "emergency": ("急诊", "急救"), "radiology": ("放射科", "放射"),
-    "radiation": ("放射", "防护"), "fire": ("消防", "火灾"), "safety": ("安全",), "security": ("安全", "保卫"),
-    "training": ("培训",), "train": ("培训",), "ethics": ("医德", "医德医风"), "medical ethics": ("医德医风",),
-    "conduct": ("作风", "行风"), "audit": ("审计",), "finance": ("财务",), "financial": ("财务",),
-    "budget": ("预算",), "accounting": ("核算", "会计"), "cost": ("成本", "费用"), "expense": ("支出", "费用"),
-    "spending": ("支出",), "reimbursement": ("报销",), "infection control": ("院感", "感染"),
-    "infection": ("感染", "院感"), "satisfaction": ("满意度", "满意"), "patient satisfaction": ("满意度",),
-    "vaccine": ("疫苗",), "vaccination": ("疫苗", "接种"), "hepatitis b": ("乙肝",), "hepatitis": ("肝炎", "乙肝"),
-    "check-up": ("体检",), "checkup": ("体检",), "physical examination": ("体检",), "health check": ("体检",),
-    "continuing education": ("继续教育",), "information system": ("信息化",), "informatization": ("信息化",),
-    "quality": ("质量",), "complaint": ("投诉",), "drug": ("药品",), "medicine": ("药品", "医药"),
-    "pharmacy": ("药剂科", "药房"), "welfare": ("福利", "送温暖"), "hardship": ("困难",), "poor": ("困难",),
-    "rural cooperative medical": ("新农合",), "cooperative medical": ("新农合",), "new rural": ("新农合",),
-    "first-visit responsibility": ("首诊负责制",), "three basics": ("三基",), "gynecology": ("妇科",),
-    "obstetrics": ("产科",), "outpatient": ("门诊",), "inpatient": ("住院",), "discharge": ("出院",),
-    "revenue": ("收入",), "income": ("收入",), "performance": ("绩效",), "appraisal": ("考核", "评议"),
-    "assessment": ("考核", "评估"), "hidden danger": ("隐患",), "hazard": ("隐患",), "accident": ("事故",),
-    "party": ("党",), "volunteer": ("志愿",), "baby-friendly": ("爱婴医院",), "trusteeship": ("托管",),
-    "publicity": ("宣传",), "propaganda": ("宣传",), "culture": ("文化",), "scientific research": ("科研",),
-    "research": ("科研",), "paper": ("论文",), "teaching": ("教学",), "doctor": ("医生", "医师"),
-    "hospital": ("医院",), "patient": ("病人", "患者"), "department": ("科室",), "year": ("年度", "全年"),
-    "power outage": ("停电",), "power cut": ("停电",), "power failure": ("停电",), "blackout": ("停电",),
-    "outage": ("停电",), "electricity": ("停电", "电"), "power": ("停电", "电"),
-    "c-section": ("剖宫产",), "caesarean": ("剖宫产",), "cesarean": ("剖宫产",),
-    "gyn": ("妇科",), "ob-gyn": ("妇产科", "妇科"), "x-ray": ("放射", "摄影"), "blood donation": ("献血",),
-    "outing": ("旅游", "活动"), "trip": ("旅游",), "day out": ("旅游", "活动"),
-    "plan": ("计划", "方案", "预案"), "backup plan": ("预案", "应急"), "contingency plan": ("预案", "应急"),
-    "emergency plan": ("预案", "应急"),
-    "director": ("院长", "主任", "所长"), "hospital director": ("院长",), "president": ("院长",),
-    "deputy director": ("副院长",), "head nurse": ("护士长",), "new": ("新",), "first day": ("当天", "第一天"),
-    "average": ("平均",), "on average": ("平均",),
-    # Framing phrases CC-CEDICT translates literally (how much → 这么): they translate to nothing.
-    "how much": (), "how many": (), "how long": (), "how often": (), "what kind": (), "kind of": (),
-    "weather": (),  # 天道 is a dialect sense; nothing in hospital work means weather
-    # Everyday words staff use for hospital things.
-    "lab": ("化验", "检验"), "laboratory": ("化验", "检验"), "clinic": ("门诊", "义诊"), "free clinic": ("义诊",),
-    "neighbourhood": ("社区",), "neighborhood": ("社区",), "community": ("社区",),
-    "thank-you letter": ("表扬信", "感谢信"), "letter of thanks": ("表扬信", "感谢信"), "banner": ("锦旗", "条幅"),
-    "take over": ("托管", "接班"), "taken over": ("托管",), "gadget": ("设备", "仪器"), "machine": ("设备", "机器"),
-    "equipment": ("设备", "器械"), "device": ("设备", "仪器"), "shot": ("注射", "疫苗"), "jab": ("疫苗", "接种"),
-    "flu": ("流感",), "meds": ("药品", "用药"), "medication": ("药品", "用药"), "pill": ("药品", "用药"),
-    "doc": ("医生",), "er": ("急诊",), "salary": ("工资", "待遇"), "wage": ("工资",), "pay": ("工资", "待遇", "支付"),
-    "bonus": ("奖金",), "blood drive": ("献血",), "donate blood": ("献血",), "diabetic": ("糖尿病",),
-    "extinguisher": ("灭火器", "消防"), "fire extinguisher": ("灭火器", "消防"), "ping pong": ("乒乓球", "乒乓"),
-    "retiree": ("离退休", "退休"), "retired": ("离休", "退休"), "kid": ("儿童", "子女"), "child": ("儿童", "子女"),
-    "pregnant": ("孕妇", "孕产妇"), "pregnancy": ("孕产妇", "孕妇"), "birth": ("分娩", "接生"),
-    "bed": ("床位", "病床"), "canteen": ("食堂",), "cafeteria": ("食堂",), "parking": ("停车",),
-}
+#: British spellings read as CC-CEDICT's American ones (theatre → theater, colour → color,
+#: organised → organized, paediatric → pediatric, travelled → traveled, programme → program).
+BRITISH = tuple((re.compile(pattern), american) for pattern, american in (
+    (r"(?<=[a-z]{2})tre(s?)$", r"ter\1"),
+    (r"(?<=[a-z]{2})our(s|ed|ing|ite|ites|able|hood|hoods|er|ers|ful)?$", r"or\1"),
+    (r"(?<=[a-z]{2})is(e|es|ed|ing|ation|ations|er|ers)$", r"iz\1"),
+    (r"(?<=[a-z]{2})ys(e|es|ed|ing|er|ers)$", r"yz\1"),
+    (r"(?<=[a-z])(ae|oe)(?=[a-z]{2})", "e"),
+    (r"(?<=[a-z][aeiou])ll(ed|ing|er|ers|or|ors)$", r"l\1"),
+    (r"(?<=[a-z]{3})mme(s?)$", r"m\1"),
+    (r"(?<=[a-z]{3})ogue(s?)$", r"og\1"),
+    (r"(?<=[a-z]{2})ence$", "ense"),
+    (r"^ageing$", "aging"),
+))
+
+
+def american_spellings(word: str) -> list[str]:
+    """The American spellings `word` may have, if it is British (each rule alone, then all)."""
+    variants = [rule.sub(american, word) for rule, american in BRITISH]
+    combined = word
+    for rule, american in BRITISH:
+        combined = rule.sub(american, combined)
+    return [variant for variant in dict.fromkeys(variants + [combined]) if variant != word]
+
+
+@functools.cache
+def domain_terms() -> dict[str, tuple[str, ...]]:
+    """The curated hospital-administration terms of `app/data/hospital_en.tsv`."""
+    return read_domain_terms(DATA / "hospital_en.tsv")
+
+
+def read_domain_terms(path: Path) -> dict[str, tuple[str, ...]]:
+    """English word or phrase → Chinese terms, best first; an empty tuple for a framing phrase
+    that translates to nothing. A duplicate or malformed entry is an error."""
+    table: dict[str, tuple[str, ...]] = {}
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, tab, chinese = line.partition("\t")
+        key = " ".join(english_words(english))  # as a question's words read: women's committee → women committee
+        if not tab or not key or key in table:
+            raise ValueError(f"{path.name} line {number}: duplicate or malformed entry {english!r}")
+        table[key] = tuple(chinese.split())
+    return table
 
 
 def lemmas(word: str) -> list[str]:
@@ -172,6 +163,17 @@ class Dictionary:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
         return any(form in self.english or form in self.table for form in self.forms(word))
 
+    def words(self, text: str) -> list[str]:
+        """`english_words(text)`, a British spelling read as the American one the table holds
+        (theatre → theater, paediatric → pediatric)."""
+        return [self.spelling(word) for word in english_words(text)]
+
+    def spelling(self, word: str) -> str:
+        if any(form in self.table for form in self.forms(word)):
+            return word
+        return next((variant for variant in american_spellings(word)
+                     if any(form in self.table for form in self.forms(variant))), word)
+
     def forms(self, word: str) -> list[str]:
         """`lemmas(word)`; only the regular ones for a word CC-CEDICT never uses, which may be a
         typo: simplemma would read "directer" as direct, where `correction` reads director."""
@@ -201,8 +203,10 @@ class Dictionary:
             scale = GENERIC_WEIGHT if glosses_with.get(key, 0) > GENERIC_GLOSSES else 1.0
             top = max(found.values())
             candidates[key] = {term: weight * scale for term, weight in found.items() if weight >= WEAK_SENSE * top}
-        for key, terms in DOMAIN_TERMS.items():  # the curated terms replace the dictionary's (those the corpus has)
-            candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(terms) if term in corpus}
+        for key, terms in domain_terms().items():  # curated terms replace the dictionary's, where the corpus has them
+            held = [term for term in terms if term in corpus]
+            if held or not terms:
+                candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(held)}
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
         return cls(table, frozenset(glosses_with))
@@ -231,7 +235,7 @@ class Dictionary:
     def translate_spans(self, text: str, per_word: int = 3) -> list[tuple[str, list[tuple[str, float]]]]:
         """Each translated English word or phrase of `text` (as read: a corrected typo shows
         its correction) with its Chinese terms, in question order."""
-        words = english_words(text)
+        words = self.words(text)
         spans = []
         position = 0
         while position < len(words):
@@ -302,6 +306,15 @@ class Dictionary:
         payload = json.loads((folder / "translations.json").read_text("utf-8"))
         table = {key: [tuple(pair) for pair in pairs] for key, pairs in payload["table"].items()}
         return cls(table, frozenset(payload["english"]))
+
+
+def table_identity() -> str:
+    """What the English → Chinese table is made from (the curated terms, CC-CEDICT's edition and
+    the rules reading them): a build whose table came from other ones must make it again."""
+    digest = hashlib.sha256(f"{TABLE_VERSION}\n".encode())
+    digest.update((DATA / "hospital_en.tsv").read_bytes())
+    digest.update(cedict_path().name.encode() + str(cedict_path().stat().st_size).encode())
+    return digest.hexdigest()[:16]
 
 
 def cedict_path() -> Path:

@@ -22,8 +22,9 @@ from app.index import (
     current_name,
     is_stale,
     load_generation,
+    outdated,
 )
-from app.model import passage_precision
+from app.model import model_identity, passage_precision
 from app.search import Searcher
 from app.stores import window_query
 
@@ -123,6 +124,22 @@ def test_a_tokeniser_change_makes_the_index_stale_and_the_rebuild_redoes_only_te
     manifest["lexical_version"] = 1
     manifest_path.write_text(json.dumps(manifest), "utf-8")
     assert is_stale(SEEDS, index, model_dir) == (True, "词项切分规则已更新")
+    report = build(SEEDS, index, model_dir, embedder=embedder)
+    assert not report.unchanged and report.embedded_chunks == 0 and report.embedded_windows == 0
+    assert is_stale(SEEDS, index, model_dir) == (False, "索引是最新的")
+
+
+def test_a_changed_english_table_makes_the_index_stale_but_it_serves(seed_index, tmp_path, model_dir, embedder):
+    """The curated English terms (app/data/hospital_en.tsv) or CC-CEDICT changed: the table an
+    index carries still answers consistently, so it serves while a rebuild embeds nothing."""
+    index = tmp_path / "index"
+    shutil.copytree(seed_index.index, index)
+    manifest_path = index / current_name(index) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest["translations"] = "0" * 16
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+    assert is_stale(SEEDS, index, model_dir) == (True, "英文检索词表已更新")
+    assert outdated(manifest, model_identity(model_dir)) is None
     report = build(SEEDS, index, model_dir, embedder=embedder)
     assert not report.unchanged and report.embedded_chunks == 0 and report.embedded_windows == 0
     assert is_stale(SEEDS, index, model_dir) == (False, "索引是最新的")

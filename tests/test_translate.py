@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.translate import Dictionary, english_words, lemmas
+from app.translate import Dictionary, american_spellings, domain_terms, english_words, lemmas, read_domain_terms
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +68,35 @@ def test_a_typo_of_an_inflected_word_is_corrected_through_its_base(dictionary):
 def test_a_compound_the_dictionary_lacks_reads_as_its_words(dictionary):
     assert [key for key, _ in dictionary.translate_spans("the be-an-owner campaign")] == ["owner", "campaign"]
     assert [key for key, _ in dictionary.translate_spans("a check-up")] == ["check-up"]  # a known compound stays
+
+
+def test_british_spellings_read_as_the_american_ones_cedict_uses(dictionary):
+    assert american_spellings("theatre") == ["theater"] and american_spellings("colour") == ["color"]
+    assert american_spellings("paediatrics") == ["pediatrics"] and american_spellings("travelled") == ["traveled"]
+    assert american_spellings("hour") == [] and american_spellings("analyser") == ["analyzer"]
+    assert dictionary.words("the theatre nurses' colour") == ["the", "theater", "nurses", "color"]
+    assert terms(dictionary, "do the operating theatre nurses use a fresh needle")[0] == "手术室"
+    assert dictionary.translate("organised") == dictionary.translate("organized") != []
+
+
+def test_curated_terms_choose_the_hospital_sense(dictionary):
+    found = terms(dictionary, "do they charge for the ambulance")
+    assert {"救护车", "收费"} <= set(found[:2]) and "冲锋" not in found  # not a military charge
+    assert "逐项" in terms(dictionary, "they checked it item by item")
+    assert "放射科" in terms(dictionary, "someone in imaging")
+    assert {"手术室", "下乡", "义诊"} <= set(terms(dictionary, "theatre staff went to the countryside for a free check-up"))
+
+
+def test_a_curated_entry_the_corpus_cannot_use_leaves_cedicts_translation():
+    assert domain_terms()["midwife"] == ("助产",)
+    restricted = Dictionary.from_cedict(["助产士"])  # the curated 助产 is not in this corpus
+    assert terms(restricted, "midwife") == ["助产士"]
+
+
+def test_a_duplicate_curated_entry_is_an_error(tmp_path):
+    table = tmp_path / "terms.tsv"
+    table.write_text("# comment\nward\t病区 病房\nhow much\t\n", "utf-8")
+    assert read_domain_terms(table) == {"ward": ("病区", "病房"), "how much": ()}
+    table.write_text("ward\t病区\nWard\t病房\n", "utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        read_domain_terms(table)

@@ -22,7 +22,7 @@ from .. import furniture, lexical, neardup
 from ..chunks import CHUNKING_VERSION, WINDOW_MIN_CHARS, chunk_document, sentence_windows, window_text
 from ..documents import SkippedFile, discover, load
 from ..model import Embedder, file_sha256, model_identity
-from ..translate import Dictionary
+from ..translate import Dictionary, table_identity
 from .cache import EmbeddingCache, Progress, cache_folder, embed, embedding_item, readings_folder
 from .dense import dense_index, probe_questions, window_probes, with_bias, write_indexes
 from .files import MB, IndexLocked, IndexNoSpace, IndexProblem, fsync_dir, text_key, write_durably
@@ -121,6 +121,8 @@ def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
         return True, reason
     if manifest.get("furniture_version") != furniture.FURNITURE_VERSION:  # answers, but should be rebuilt
         return True, "模板行识别规则已更新"
+    if manifest.get("translations") != table_identity():  # answers too
+        return True, "英文检索词表已更新"
     scan = _scan(seeds)
     known = {d["path"]: d["sha256"] for d in manifest["documents"]}
     known.update({s["file"]: "skipped" for s in manifest.get("skipped", [])})
@@ -199,7 +201,8 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precisi
 
     if compatible and not (report.added or report.changed or report.removed) \
             and _same_skips(manifest, report.skipped) and outdated(manifest, identity) is None \
-            and manifest.get("furniture_version") == furniture.FURNITURE_VERSION and _same_lines(previous_lines, lines):
+            and manifest.get("furniture_version") == furniture.FURNITURE_VERSION and _same_lines(previous_lines, lines) \
+            and manifest.get("translations") == table_identity():
         report.reused_chunks = report.chunks
         report.windows = report.reused_windows = manifest["window_index"]["windows"]
         report.unchanged = True
@@ -358,6 +361,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, report, pro
         "chunking_version": CHUNKING_VERSION,
         "lexical_version": lexical.LEXICAL_VERSION,
         "furniture_version": furniture.FURNITURE_VERSION,
+        "translations": table_identity(),
         "dense_index": dense_info,
         "window_index": dict(window_info, windows=len(window_rows), min_chars=WINDOW_MIN_CHARS),
         "documents": documents,
