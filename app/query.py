@@ -123,7 +123,7 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     units += [chinese for _, chinese in glosses]
     translated = {word for english, _ in spans for word in english.split()} | set(latin)
     units += [() for word in dictionary.words(text)
-              if word not in lexical.STOP_WORDS and word not in translated
+              if word not in lexical.STOP_WORDS and word not in translated and not dictionary.is_framing(word)
               and dictionary.is_translatable(word) and not any(f in translated for f in lemmas(word))]
     unknown = index.idf("")
     weights = tuple(max(index.idf(t) for t in unit) if unit else unknown for unit in units)

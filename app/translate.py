@@ -29,7 +29,8 @@ from .lexical import STOP_WORDS
 
 DATA = Path(__file__).parent / "data"
 
-TABLE_VERSION = 2  # raise when the table is built differently from the same sources
+UNTRANSLATABLE = ("-",)  # the curated mark of a content word the documents have no term for
+TABLE_VERSION = 3  # raise when the table is built differently from the same sources
 PER_KEY = 4  # candidates kept per English word or phrase
 MAX_PHRASE = 3
 WEAK_SENSE = 0.5  # a sense below this share of the word's best one is noise
@@ -74,8 +75,9 @@ def domain_terms() -> dict[str, tuple[str, ...]]:
 
 
 def read_domain_terms(path: Path) -> dict[str, tuple[str, ...]]:
-    """English word or phrase → Chinese terms, best first; an empty tuple for a framing phrase
-    that translates to nothing. A duplicate or malformed entry is an error."""
+    """English word or phrase → Chinese terms, best first; an empty tuple for a framing word
+    that translates to nothing, ("-",) for a content word no term stands for. A duplicate or
+    malformed entry is an error."""
     table: dict[str, tuple[str, ...]] = {}
     for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -154,14 +156,20 @@ def _one_edit(a: str, b: str) -> bool:
 class Dictionary:
     """English word or phrase → Chinese corpus terms with weights in (0, 1]."""
 
-    def __init__(self, table: dict[str, list[tuple[str, float]]], english: frozenset[str] = frozenset()):
+    def __init__(self, table: dict[str, list[tuple[str, float]]], english: frozenset[str] = frozenset(),
+                 framing: frozenset[str] = frozenset()):
         self.table = table
         self.english = english  # every English word CC-CEDICT uses: words outside it are names
+        self.framing = framing  # curated words and phrases that frame a question (how much, back): no content
         self._neighbours: dict[str, set[str]] | None = None  # deletion variant -> table words, for typos
 
     def is_translatable(self, word: str) -> bool:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
         return any(form in self.english or form in self.table for form in self.forms(word))
+
+    def is_framing(self, word: str) -> bool:
+        """Whether the word only frames the question (back, around, called): no content word."""
+        return any(form in self.framing for form in self.forms(word))
 
     def words(self, text: str) -> list[str]:
         """`english_words(text)`, a British spelling read as the American one the table holds
@@ -203,13 +211,18 @@ class Dictionary:
             scale = GENERIC_WEIGHT if glosses_with.get(key, 0) > GENERIC_GLOSSES else 1.0
             top = max(found.values())
             candidates[key] = {term: weight * scale for term, weight in found.items() if weight >= WEAK_SENSE * top}
+        framing = set()
         for key, terms in domain_terms().items():  # curated terms replace the dictionary's, where the corpus has them
             held = [term for term in terms if term in corpus]
-            if held or not terms:
+            if terms == UNTRANSLATABLE:
+                candidates.pop(key, None)
+            elif held or not terms:
                 candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(held)}
+                framing |= {key} if not terms else set()
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
-        return cls(table, frozenset(glosses_with))
+        return cls(table, frozenset(glosses_with) | {key for key, terms in domain_terms().items() if terms == UNTRANSLATABLE},
+                   frozenset(framing))
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
@@ -297,7 +310,7 @@ class Dictionary:
 
     def save(self, folder: Path) -> Path:
         path = folder / "translations.json"
-        payload = {"table": self.table, "english": sorted(self.english)}
+        payload = {"table": self.table, "english": sorted(self.english), "framing": sorted(self.framing)}
         path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), "utf-8")
         return path
 
@@ -305,7 +318,7 @@ class Dictionary:
     def load(cls, folder: Path) -> "Dictionary":
         payload = json.loads((folder / "translations.json").read_text("utf-8"))
         table = {key: [tuple(pair) for pair in pairs] for key, pairs in payload["table"].items()}
-        return cls(table, frozenset(payload["english"]))
+        return cls(table, frozenset(payload["english"]), frozenset(payload.get("framing", ())))
 
 
 def table_identity() -> str:

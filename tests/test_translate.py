@@ -100,3 +100,13 @@ def test_a_duplicate_curated_entry_is_an_error(tmp_path):
     table.write_text("ward\t病区\nWard\t病房\n", "utf-8")
     with pytest.raises(ValueError, match="line 2"):
         read_domain_terms(table)
+
+
+def test_framing_words_are_no_content_but_an_untranslatable_word_is(searcher, dictionary):
+    """"back" and "around" only frame a question: a passage without them lacks nothing. The
+    documents have no term for "weather": it translates to nothing, and every passage lacks it."""
+    assert dictionary.is_framing("back") and dictionary.is_framing("around") and not dictionary.is_framing("weather")
+    assert dictionary.translate("back around weather") == [] and dictionary.is_translatable("weather")
+    generation = searcher.generation
+    assert searcher.plan("the ambulance, back around", generation).units == (("救护车", "急救"),)
+    assert () in searcher.plan("ambulance weather", generation).units
