@@ -19,6 +19,7 @@ from .translate import Dictionary, english_words, lemmas, strongest
 
 MAX_QUESTION_CHARS = 1000
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
+ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}s?(?![A-Za-z])")
 
 
 class EmptyQuestion(ValueError):
@@ -119,12 +120,14 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
                 for words in lexical.reading_words(ENGLISH.sub(" ", text))]
     units = max(readings, key=lambda r: sum(index.idf(u[0]) for u in r if u) - sum(not u for u in r))
     latin = [w for w in english_words(text) if w in vocabulary]  # PACS, POS: the corpus's own words
+    acronyms = {w.lower() for w in ACRONYM.findall(text)}  # JCI, IVF: a name of a thing, where a name of a person is not
     units += [(word,) for word in dict.fromkeys(latin)]
     units += [chinese for _, chinese in glosses]
     translated = {word for english, _ in spans for word in english.split()} | set(latin)
     units += [() for word in dictionary.words(text)
               if word not in lexical.STOP_WORDS and word not in translated and not dictionary.is_framing(word)
-              and dictionary.is_translatable(word) and not any(f in translated for f in lemmas(word))]
+              and (dictionary.is_translatable(word) or word in acronyms)
+              and not any(f in translated for f in lemmas(word))]
     unknown = index.idf("")
     weights = tuple(max(index.idf(t) for t in unit) if unit else unknown for unit in units)
     cjk = cjk_share(text)

@@ -113,3 +113,12 @@ def test_framing_words_are_no_content_but_an_untranslatable_word_is(searcher, di
     generation = searcher.generation
     assert searcher.plan("the ambulance, back around", generation).units == (("救护车", "急救"),)
     assert () in searcher.plan("ambulance weather", generation).units
+
+
+def test_an_acronym_the_documents_lack_is_a_content_word_a_name_is_not(searcher):
+    """IVF names a treatment no passage holds; a passage without it lacks the question's point.
+    A person's name (Kuechly) is not looked for: the documents write names in Chinese."""
+    generation = searcher.generation
+    assert () in searcher.plan("Does the hospital offer IVF?", generation).units
+    assert () not in searcher.plan("Does the hospital offer Kuechly?", generation).units
+    assert ("pacs",) in searcher.plan("PACS", generation).units
