@@ -13,13 +13,19 @@ Two OpenCC conversions are used, because neither is enough alone:
   on text that is already Simplified it rewrites common words (建立 → 创建, 核心 → 内核, 工作列 →
   任务栏). It is applied only to text that is Traditional, and only as an additional reading.
 
+Taiwan and Hong Kong hospital words OpenCC keeps (病患, 看護, 剖腹產, 志工, 健保) are then read as the
+mainland words the documents use (病人, 护理, 剖宫产, 志愿者, 医保), from `app/data/regional_zh.tsv`.
+
 Citations never use folded text: passages are shown, quoted and cited in their own script.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 import unicodedata
+from pathlib import Path
 
 _converters: dict[str, object] = {}
 _lock = threading.Lock()
@@ -57,5 +63,22 @@ def readings(text: str) -> list[str]:
     folded = simplified(width_folded)
     if folded == width_folded:
         return [folded]
-    mainland = _converter("tw2sp").convert(width_folded)
+    mainland = mainland_words(_converter("tw2sp").convert(width_folded))
     return [folded] if mainland == folded else [folded, mainland]
+
+
+def mainland_words(text: str) -> str:
+    """`text` (Simplified characters) with its Taiwan and Hong Kong hospital words replaced by
+    the mainland ones (病患 → 病人), longest first."""
+    pattern, table = _regional()
+    return pattern.sub(lambda match: table[match.group(0)], text)
+
+
+@functools.cache
+def _regional() -> tuple[re.Pattern, dict[str, str]]:
+    table = {}
+    for line in (Path(__file__).parent / "data" / "regional_zh.tsv").read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            regional, mainland = line.split("\t")
+            table[regional] = mainland
+    return re.compile("|".join(sorted(map(re.escape, table), key=len, reverse=True))), table

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.folding import fold, is_traditional, readings, simplified
+from app.folding import fold, is_traditional, mainland_words, readings, simplified
 
 
 def test_traditional_characters_become_simplified():
@@ -23,3 +23,15 @@ def test_width_and_case_fold():
 def test_traditional_text_is_also_read_in_mainland_vocabulary():
     assert readings("資訊化建設") == ["资讯化建设", "信息化建设"]
     assert readings("軟體") == ["软体", "软件"]
+
+
+def test_taiwan_and_hong_kong_hospital_words_are_read_as_the_mainland_ones():
+    assert readings("住院病患的剖腹產率") == ["住院病患的剖腹产率", "住院病人的剖宫产率"]
+    assert readings("志工與長者") == ["志工与长者", "志愿者与老人"]
+    assert readings("病患与长者") == ["病患与长者"]  # Simplified text is never rewritten
+    assert mainland_words("影像科的图像") == "影像科的影像"  # tw2sp's 影像 → 图像 undone
+
+
+def test_a_traditional_question_in_taiwan_words_finds_the_mainland_passage(searcher):
+    result = searcher.search("醫院的剖腹產率下降了嗎？", 5)
+    assert "剖宫产率" in result.hits[0].text and result.confidence == "high"

@@ -21,7 +21,8 @@ def test_a_wheel_holds_the_app_its_data_and_the_command(tmp_path):
     wheel = next(tmp_path.glob("hospital_summary_qa-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"app/__init__.py", "app/stores.py", "app/web.py", "app/data/confidence.json", "app/data/hospital_terms.txt",
-            "app/data/hospital_en.tsv", "app/index/build.py", "app/formats/pdf.py", "app/formats/child.py"} <= names
+            "app/data/hospital_en.tsv", "app/data/regional_zh.tsv", "app/index/build.py", "app/formats/pdf.py",
+            "app/formats/child.py"} <= names
     assert not any(name.startswith(("tests/", "bench/", "seeds/", "index/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "hospital-qa = app.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
