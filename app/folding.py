@@ -25,7 +25,8 @@ import functools
 import re
 import threading
 import unicodedata
-from pathlib import Path
+
+from .config import DATA
 
 _converters: dict[str, object] = {}
 _lock = threading.Lock()
@@ -77,7 +78,7 @@ def mainland_words(text: str) -> str:
 @functools.cache
 def _regional() -> tuple[re.Pattern, dict[str, str]]:
     table = {}
-    for line in (Path(__file__).parent / "data" / "regional_zh.tsv").read_text("utf-8").splitlines():
+    for line in (DATA / "regional_zh.tsv").read_text("utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             regional, mainland = line.split("\t")
             table[regional] = mainland

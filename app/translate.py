@@ -27,9 +27,8 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from .config import DATA
 from .lexical import STOP_WORDS
-
-DATA = Path(__file__).parent / "data"
 
 UNTRANSLATABLE = ("-",)  # the curated mark of a content word the documents have no term for
 TABLE_VERSION = 3  # raise when the table is built differently from the same sources
@@ -213,18 +212,18 @@ class Dictionary:
             scale = GENERIC_WEIGHT if glosses_with.get(key, 0) > GENERIC_GLOSSES else 1.0
             top = max(found.values())
             candidates[key] = {term: weight * scale for term, weight in found.items() if weight >= WEAK_SENSE * top}
-        framing = set()
-        for key, terms in domain_terms().items():  # curated terms replace the dictionary's, where the corpus has them
+        curated = domain_terms()
+        framing = frozenset(key for key, terms in curated.items() if not terms)
+        untranslatable = frozenset(key for key, terms in curated.items() if terms == UNTRANSLATABLE)
+        for key, terms in curated.items():  # curated terms replace the dictionary's, where the corpus has them
             held = [term for term in terms if term in corpus]
-            if terms == UNTRANSLATABLE:
+            if key in untranslatable:
                 candidates.pop(key, None)
-            elif held or not terms:
+            elif held or key in framing:
                 candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(held)}
-                framing |= {key} if not terms else set()
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
-        return cls(table, frozenset(glosses_with) | {key for key, terms in domain_terms().items() if terms == UNTRANSLATABLE},
-                   frozenset(framing))
+        return cls(table, frozenset(glosses_with) | untranslatable, framing)
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
@@ -323,12 +322,15 @@ class Dictionary:
         return cls(table, frozenset(payload["english"]), frozenset(payload.get("framing", ())))
 
 
+@functools.cache
 def table_identity() -> str:
     """What the English → Chinese table is made from (the curated terms, CC-CEDICT's edition and
-    the rules reading them): a build whose table came from other ones must make it again."""
+    the rules reading them): a build whose table came from other ones must make it again. Read
+    once per process, as `domain_terms` is."""
+    cedict = cedict_path()
     digest = hashlib.sha256(f"{TABLE_VERSION}\n".encode())
     digest.update((DATA / "hospital_en.tsv").read_bytes())
-    digest.update(cedict_path().name.encode() + str(cedict_path().stat().st_size).encode())
+    digest.update(cedict.name.encode() + str(cedict.stat().st_size).encode())
     return digest.hexdigest()[:16]
 
 

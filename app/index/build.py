@@ -111,6 +111,16 @@ def _scan(seeds: Path) -> _Scan:
     return _Scan(files, skipped)
 
 
+def _rules_changed(manifest: dict) -> str | None:
+    """Why an index that still answers (its vectors and terms fit) should be built again: the
+    furniture rule or the English table it was made with changed. None when neither did."""
+    if manifest.get("furniture_version") != furniture.FURNITURE_VERSION:
+        return "模板行识别规则已更新"
+    if manifest.get("translations") != table_identity():
+        return "英文检索词表已更新"
+    return None
+
+
 def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
     """Whether the served index differs from seeds/, the model or the chunking; and why."""
     manifest = load_manifest(index_dir)
@@ -119,10 +129,9 @@ def is_stale(seeds: Path, index_dir: Path, model_dir: Path) -> tuple[bool, str]:
     reason = outdated(manifest, model_identity(model_dir))
     if reason:
         return True, reason
-    if manifest.get("furniture_version") != furniture.FURNITURE_VERSION:  # answers, but should be rebuilt
-        return True, "模板行识别规则已更新"
-    if manifest.get("translations") != table_identity():  # answers too
-        return True, "英文检索词表已更新"
+    reason = _rules_changed(manifest)
+    if reason:
+        return True, reason
     scan = _scan(seeds)
     known = {d["path"]: d["sha256"] for d in manifest["documents"]}
     known.update({s["file"]: "skipped" for s in manifest.get("skipped", [])})
@@ -201,8 +210,7 @@ def _build_locked(seeds, index_dir, model_dir, full, progress, embedder, precisi
 
     if compatible and not (report.added or report.changed or report.removed) \
             and _same_skips(manifest, report.skipped) and outdated(manifest, identity) is None \
-            and manifest.get("furniture_version") == furniture.FURNITURE_VERSION and _same_lines(previous_lines, lines) \
-            and manifest.get("translations") == table_identity():
+            and _rules_changed(manifest) is None and _same_lines(previous_lines, lines):
         report.reused_chunks = report.chunks
         report.windows = report.reused_windows = manifest["window_index"]["windows"]
         report.unchanged = True
