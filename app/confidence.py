@@ -11,7 +11,9 @@ First a plain rule: when general text (weather, sport, cooking, … in app/data/
 is more than `general_at` closer to the question than any passage, nothing is shown. Then two
 logistic models read the evidence, because two different questions are asked of it:
 - `about`: is the question about what these documents cover at all? Below `about_at` nothing
-  is shown (`none`): weather, sport and shopping questions.
+  is shown (`none`): weather, sport and shopping questions. A passage that reads as an answer
+  (below) is shown all the same: a casual English question sounds like general chat, and its
+  passage is the better witness.
 - `answers`: does this passage answer it? This probability is the relevance shown with each
   passage; when the best passage reaches `high_at` the result is an answer (`high`), otherwise
   the passages are shown under a notice that no direct answer was found (`weak`).
@@ -119,9 +121,12 @@ class ConfidenceModel:
     def level(self, passages: list[Evidence]) -> str:
         """`none`, `weak` or `high` for a result whose best passages have this evidence."""
         whole = question_evidence(passages)
-        if whole is None or whole.background > self.general_at or self.about.probability(whole) < self.about_at:
+        if whole is None or whole.background > self.general_at:
             return "none"
-        return "high" if self.answers.probability(whole) >= self.high_at else "weak"
+        answer = self.answers.probability(whole) >= self.high_at
+        if not answer and self.about.probability(whole) < self.about_at:
+            return "none"
+        return "high" if answer else "weak"
 
     def to_json(self) -> dict:
         return {"features": list(FEATURES), "about": asdict(self.about), "answers": asdict(self.answers),

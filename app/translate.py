@@ -185,8 +185,13 @@ class Dictionary:
 
     def forms(self, word: str) -> list[str]:
         """`lemmas(word)`; only the regular ones for a word CC-CEDICT never uses, which may be a
-        typo: simplemma would read "directer" as direct, where `correction` reads director."""
-        return lemmas(word) if word in self.english else regular_forms(word)
+        typo: simplemma would read "directer" as direct, where `correction` reads director. A
+        compound whose first word is plural reads as its singular too (mums-to-be → mum-to-be)."""
+        found = lemmas(word) if word in self.english else regular_forms(word)
+        head, hyphen, rest = word.partition("-")
+        if hyphen and rest:
+            found += [f"{form}-{rest}" for form in regular_forms(head)[1:]]
+        return found
 
     @classmethod
     def from_cedict(cls, vocabulary: Iterable[str], source: Path | None = None) -> "Dictionary":

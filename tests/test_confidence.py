@@ -36,6 +36,20 @@ def test_the_fitted_model_loads_and_orders_its_thresholds():
     assert model.level([]) == "none"
 
 
+def test_a_passage_that_reads_as_an_answer_outweighs_a_question_that_sounds_off_topic():
+    # about: only the background margin counts; answers: only coverage
+    about = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
+                     weights=tuple(-10.0 if f == "background" else 0.0 for f in FEATURES), bias=0.0)
+    answers = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
+                       weights=tuple(10.0 if f == "coverage" else 0.0 for f in FEATURES), bias=-5.0)
+    model = ConfidenceModel(about, answers, about_at=0.5, high_at=0.9)
+    chatty = 0.3  # closer to general text than to the corpus: about reads 0.05
+    assert model.level([_evidence(background=chatty, coverage=0.9)]) == "high"  # its passage answers it
+    assert model.level([_evidence(background=chatty, coverage=0.6)]) == "none"  # it does not
+    assert model.level([_evidence(background=-chatty, coverage=0.6)]) == "weak"
+    assert model.level([_evidence(background=-chatty, coverage=0.9)]) == "high"
+
+
 @pytest.mark.parametrize("question, evidence", [
     ("When did the hospital buy an ambulance?", "购进救护车一辆"),
     ("how did hospitals handle 院务公开?", "我们坚持院务公开制度"),

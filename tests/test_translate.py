@@ -70,6 +70,13 @@ def test_a_compound_the_dictionary_lacks_reads_as_its_words(dictionary):
     assert [key for key, _ in dictionary.translate_spans("a check-up")] == ["check-up"]  # a known compound stays
 
 
+def test_a_compound_with_a_plural_first_word_reads_as_its_singular():
+    table = Dictionary({"mother-in-law": [("婆婆", 1.0)], "check-up": [("体检", 1.0)]})
+    assert table.translate("my mothers-in-law") == [("婆婆", 1.0)]
+    assert table.translate("two check-ups") == [("体检", 1.0)]  # the last word's plural, as before
+    assert table.translate("mothers in law") == []  # no compound: its words, which this table lacks
+
+
 def test_british_spellings_read_as_the_american_ones_cedict_uses(dictionary):
     assert american_spellings("theatre") == ["theater"] and american_spellings("colour") == ["color"]
     assert american_spellings("paediatrics") == ["pediatrics"] and american_spellings("travelled") == ["traveled"]
