@@ -20,6 +20,12 @@ from .translate import Dictionary, english_words, lemmas, strongest
 MAX_QUESTION_CHARS = 1000
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
 ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}s?(?![A-Za-z])")
+#: A question that asks for a figure: an amount, a count, a share, a length of time.
+QUANTITY = re.compile(r"\bhow (?:much|many|long|often)\b|\bwhat (?:percentage|proportion|share|rate)\b|%|"
+                      r"多少|几[个次天年月人名项台张元万%成倍岁]|比例|百分|多久|多长", re.IGNORECASE)
+#: A figure stated in a sentence: digits, or a Chinese numeral counting something (××× is none).
+FIGURE = re.compile(r"[0-9]|[一二两三四五六七八九十百千万]+(?:个|项|次|人|元|名|台|张|年|月|天|倍|成|岁|分|所|家|条|例)")
+SENTENCE = re.compile(r"[^。！？；!?;\n]+")
 
 
 class EmptyQuestion(ValueError):
@@ -81,6 +87,21 @@ class QueryPlan:
         if not total:
             return 0.0
         return sum(w for u, w in zip(self.units, self.unit_weights) if any(t in folded for t in u)) / total
+
+    @property
+    def asks_figure(self) -> bool:
+        """Whether the question asks for an amount, a count, a share or a length of time."""
+        return bool(QUANTITY.search(self.text))
+
+    def unstated(self, folded: str) -> float:
+        """1 when the question asks for a figure and the passage's sentence that holds most of
+        the question's words states none (the documents name a thing without its number: the
+        waiting time, the building's cost), else 0."""
+        if not self.asks_figure:
+            return 0.0
+        sentences = SENTENCE.findall(folded) or [folded]
+        closest = max(sentences, key=self.covered_share)
+        return 0.0 if FIGURE.search(closest) else 1.0
 
     def missing_weight(self, folded: str) -> float:
         """How specific the most specific question word a passage (folded text) lacks is: its IDF

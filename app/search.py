@@ -296,7 +296,7 @@ class Searcher:
         return Evidence(
             dense=dense, sentence=sentence, agreement=agreement, coverage=plan.covered_share(folded),
             missing=plan.missing_weight(folded), known=plan.known_share,
-            background=background_margin, translated=1.0 - plan.own_share,
+            background=background_margin, translated=1.0 - plan.own_share, unstated=plan.unstated(folded),
         )
 
     def query_vectors(self, plan: QueryPlan) -> tuple[np.ndarray, np.ndarray]:

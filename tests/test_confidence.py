@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -72,6 +74,24 @@ def test_in_domain_questions_the_documents_do_not_answer_are_not_presented_as_an
     result = searcher.search(question, 5)
     assert result.confidence in ("weak", "none")
     assert all(hit.relevance < searcher.confidence_model.high_at for hit in result.hits)
+
+
+def test_a_question_asking_for_a_figure_its_passage_does_not_state_is_no_answer(searcher):
+    plan = searcher.plan("How long do outpatients wait on average?", searcher.generation)
+    assert plan.asks_figure and not searcher.plan("门诊候诊怎么改进的", searcher.generation).asks_figure
+    assert plan.unstated("门诊候诊时间明显缩短。医院开展了便民服务。") == 1.0  # the wait, but not how long
+    assert plan.unstated("门诊平均候诊时间为15分钟。医院开展了便民服务。") == 0.0
+    assert plan.unstated("门诊候诊时间缩短到××分钟。") == 1.0  # a placeholder states nothing
+    model = searcher.confidence_model
+    strong = _evidence(coverage=1.0, sentence=0.6, agreement=1.0, known=1.0, dense=0.6)
+    assert model.relevance(strong) >= model.high_at and model.level([strong]) == "high"
+    unstated = replace(strong, unstated=1.0)
+    assert model.relevance(unstated) < model.high_at and model.level([unstated]) == "weak"
+
+
+def test_a_figure_question_whose_passage_states_it_is_an_answer(searcher):
+    result = searcher.search("how many people came to the outpatient clinic in the whole year", 5)
+    assert result.confidence == "high" and "15258" in result.hits[0].text
 
 
 @pytest.mark.parametrize("question", ["who won wimbledon this year", "best place to see the northern lights",
