@@ -94,14 +94,15 @@ class QueryPlan:
         return bool(QUANTITY.search(self.text))
 
     def unstated(self, folded: str) -> float:
-        """1 when the question asks for a figure and the passage's sentence that holds most of
-        the question's words states none (the documents name a thing without its number: the
+        """1 when the question asks for a figure and no sentence of the passage that holds most of
+        the question's words (a heading may tie with its sentence) states one (the documents name a thing without its number: the
         waiting time, the building's cost), else 0."""
         if not self.asks_figure:
             return 0.0
         sentences = SENTENCE.findall(folded) or [folded]
-        closest = max(sentences, key=self.covered_share)
-        return 0.0 if FIGURE.search(closest) else 1.0
+        shares = [self.covered_share(sentence) for sentence in sentences]
+        closest = [sentence for sentence, share in zip(sentences, shares) if share >= max(shares) - 1e-9]
+        return 0.0 if any(FIGURE.search(sentence) for sentence in closest) else 1.0
 
     def missing_weight(self, folded: str) -> float:
         """How specific the most specific question word a passage (folded text) lacks is: its IDF
