@@ -94,15 +94,15 @@ class QueryPlan:
         return bool(QUANTITY.search(self.text))
 
     def unstated(self, folded: str) -> float:
-        """1 when the question asks for a figure and no sentence of the passage that holds most of
-        the question's words (a heading may tie with its sentence) states one (the documents name a thing without its number: the
-        waiting time, the building's cost), else 0."""
+        """1 when the question asks for a figure and no sentence of the passage holding most of the
+        question's words states one (a heading may tie with its sentence), else 0: the documents
+        name the waiting time or the building's cost without the number."""
         if not self.asks_figure:
             return 0.0
         sentences = SENTENCE.findall(folded) or [folded]
         shares = [self.covered_share(sentence) for sentence in sentences]
-        closest = [sentence for sentence, share in zip(sentences, shares) if share >= max(shares) - 1e-9]
-        return 0.0 if any(FIGURE.search(sentence) for sentence in closest) else 1.0
+        most = max(shares)
+        return 0.0 if any(FIGURE.search(s) for s, share in zip(sentences, shares) if share >= most - 1e-9) else 1.0
 
     def missing_weight(self, folded: str) -> float:
         """How specific the most specific question word a passage (folded text) lacks is: its IDF

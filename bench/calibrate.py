@@ -100,7 +100,8 @@ def choose_thresholds(about: Logistic, answers: Logistic, rows: list[dict],
     never_high = len(unanswerable) - len(stated)
     needed = math.ceil(UNANSWERABLE_NOT_HIGH * len(unanswerable)) - never_high
     high_at = stated[min(len(stated) - 1, needed - 1)] + 1e-6 if needed > 0 and stated else 0.5
-    hidable = [r for r in rows if answers.probability(r["whole"]) < high_at or r["whole"].unstated]
+    provisional = ConfidenceModel(about, answers, about_at=0.0, high_at=high_at)  # its relevance applies the rules
+    hidable = [r for r in rows if provisional.relevance(r["whole"]) < high_at]
     general = sorted(about.probability(r["whole"]) for r in hidable if not r["in_domain"])
     already = sum(not r["in_domain"] for r in everything if r["general"])  # none by the general-text rule
     offtopic = already + sum(not r["in_domain"] for r in rows)
