@@ -121,8 +121,8 @@ class ConfidenceModel:
     def relevance(self, evidence: Evidence) -> float:
         """The probability that this passage answers the question; below `high_at` when the question
         asks for a figure the passage does not state (how long the outpatient wait is, where the
-        documents only say the wait was cut: 7 of the 13 tune-half unanswerable questions that read
-        as answered, for 3 of 138 answered ones shown as weak)."""
+        documents only say the wait was cut: 8 of the 15 tune-half unanswerable questions that read
+        as answered, for 3 of 150 answered ones shown as weak)."""
         probability = self.answers.probability(evidence)
         return min(probability, self.high_at * 0.999) if evidence.unstated else probability
 
