@@ -7,12 +7,13 @@ would weigh too: how close the passage is to the question in meaning (dense scor
 the question's rarer words it contains (IDF-weighted coverage), whether the corpus knows the
 question's words at all, and whether the question is closer to general text than to the corpus.
 
-First a plain rule: when general text (weather, sport, cooking, … in app/data/background.txt)
-is more than `general_at` closer to the question than any passage, nothing is shown. Then two
-logistic models read the evidence, because two different questions are asked of it:
+Two logistic models read the evidence, because two different questions are asked of it:
 - `about`: is the question about what these documents cover at all? Below `about_at` nothing
-  is shown (`none`): weather, sport and shopping questions. A passage that reads as an answer
-  (below) is shown all the same: a casual English question sounds like general chat, and its
+  is shown (`none`): weather, sport and shopping questions. So too, by a plain rule, when
+  general text (weather, sport, cooking, … in app/data/background.txt) is more than
+  `general_at` closer to the question than any passage. A passage that reads as an answer
+  (below) is shown all the same: a casual English question sounds like general chat ("lab got
+  new machine for sugar blood test?" sits closer to general text than to the corpus), and its
   passage is the better witness.
 - `answers`: does this passage answer it? This probability is the relevance shown with each
   passage; when the best passage reaches `high_at` the result is an answer (`high`), otherwise
@@ -129,10 +130,10 @@ class ConfidenceModel:
     def level(self, passages: list[Evidence]) -> str:
         """`none`, `weak` or `high` for a result whose best passages have this evidence."""
         whole = question_evidence(passages)
-        if whole is None or whole.background > self.general_at:
+        if whole is None:
             return "none"
         answer = self.relevance(whole) >= self.high_at
-        if not answer and self.about.probability(whole) < self.about_at:
+        if not answer and (whole.background > self.general_at or self.about.probability(whole) < self.about_at):
             return "none"
         return "high" if answer else "weak"
 

@@ -44,12 +44,26 @@ def test_a_passage_that_reads_as_an_answer_outweighs_a_question_that_sounds_off_
                      weights=tuple(-10.0 if f == "background" else 0.0 for f in FEATURES), bias=0.0)
     answers = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
                        weights=tuple(10.0 if f == "coverage" else 0.0 for f in FEATURES), bias=-5.0)
-    model = ConfidenceModel(about, answers, about_at=0.5, high_at=0.9)
-    chatty = 0.3  # closer to general text than to the corpus: about reads 0.05
+    model = ConfidenceModel(about, answers, about_at=0.5, high_at=0.9, general_at=0.2)
+    chatty = 0.3  # closer to general text than to the corpus: about reads 0.05, and the general-text rule fires
     assert model.level([_evidence(background=chatty, coverage=0.9)]) == "high"  # its passage answers it
     assert model.level([_evidence(background=chatty, coverage=0.6)]) == "none"  # it does not
     assert model.level([_evidence(background=-chatty, coverage=0.6)]) == "weak"
     assert model.level([_evidence(background=-chatty, coverage=0.9)]) == "high"
+    lenient = replace(model, about_at=0.0)  # only the general-text rule is left to say none
+    assert lenient.level([_evidence(background=chatty, coverage=0.6)]) == "none"
+    assert lenient.level([_evidence(background=0.1, coverage=0.6)]) == "weak"
+    assert lenient.level([_evidence(background=chatty, coverage=0.9)]) == "high"
+
+
+def test_a_question_closer_to_general_text_is_answered_when_its_passage_answers_it(searcher):
+    # Non-native casual English sits closer to the general passages than to any chunk, yet every
+    # content word is found in one passage: the passage is the better witness.
+    question = "laboratory buy new machine for diabetes sugar test, what machine?"
+    result = searcher.search(question, 5)
+    assert result.evidence[0].background > searcher.confidence_model.general_at
+    assert result.confidence == "high"
+    assert any("糖化血红蛋白分析仪" in hit.text for hit in result.hits[:3])
 
 
 @pytest.mark.parametrize("question, evidence", [
