@@ -26,6 +26,7 @@ QUANTITY = re.compile(r"\bhow (?:much|many|long|often)\b|\bwhat (?:percentage|pr
 #: A figure stated in a sentence: digits, or a Chinese numeral counting something (××× is none).
 FIGURE = re.compile(r"[0-9]|[一二两三四五六七八九十百千万]+(?:个|项|次|人|元|名|台|张|年|月|天|倍|成|岁|分|所|家|条|例)")
 SENTENCE = re.compile(r"[^。！？；!?;\n]+")
+PARTICLES = "过了们着"  # aspect particles and the plural suffix, which jieba may join to the word before
 
 
 class EmptyQuestion(ValueError):
@@ -125,6 +126,21 @@ class QueryPlan:
         return f"{self.text}（{glosses}）"
 
 
+def _content_unit(word: str, vocabulary: Collection[str]) -> tuple[str, ...] | None:
+    """The corpus term a question word stands for: itself, or, for a word the corpus lacks that
+    jieba joined with a particle (办过, 师们, 去了), its stem; None when that stem is no content
+    word, () when the corpus knows neither."""
+    if word in vocabulary:
+        return (word,)
+    if len(word) > 1 and word[-1] in PARTICLES:
+        stem = word[:-1]
+        if stem in lexical.STOP_WORDS:
+            return None
+        if stem in vocabulary:
+            return (stem,)
+    return ()
+
+
 def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_weight: float = 1.0) -> QueryPlan:
     """The question's own lexical terms, plus weighted Chinese terms for its English words, and
     the content words the confidence model weighs (`index` gives their IDF)."""
@@ -138,7 +154,7 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
             terms.setdefault(bigram, weight * translation_weight * 0.5)
     glosses = tuple((english, tuple(t for t, _ in found)) for english, found in spans)
     vocabulary = index.vocabulary
-    readings = [[(word,) if word in vocabulary else () for word in words]
+    readings = [[unit for unit in (_content_unit(word, vocabulary) for word in words) if unit is not None]
                 for words in lexical.reading_words(ENGLISH.sub(" ", text))]
     units = max(readings, key=lambda r: sum(index.idf(u[0]) for u in r if u) - sum(not u for u in r))
     latin = [w for w in english_words(text) if w in vocabulary]  # PACS, POS: the corpus's own words
