@@ -2,8 +2,9 @@
 
     python bench/calibrate.py [--write] [--index DIR]
 
-Every tune-half question (bench/eval/styles, plus the older bench/eval sets and the general
-questions written for fitting only, bench/eval/train) is one example:
+Every tune-half question (bench/eval/styles and the later held-out sets bench/eval/fresh,
+fresh2, fresh3 and fresh4, plus the older bench/eval sets and the questions written for
+fitting only, bench/eval/train) is one example:
 the evidence of its result (app/confidence.py `question_evidence`). `about` is fitted to tell
 in-domain questions (answerable, or about hospital work the documents do not answer) from
 general ones (with a sample of the public sets' tune halves, each against its own corpus:
@@ -12,7 +13,7 @@ tell those whose top five hold the answer.
 The thresholds encode the goals on the tune half, each with a margin: the general-text rule
 may hide 0.5 % of answerable questions; `about_at` gives `none` to 95 %
 of general questions unless that would leave more than 1 % of answerable ones with nothing;
-`high_at` keeps 85 % of unanswerable in-domain questions from reading as answers. `--write`
+`high_at` keeps 92 % of unanswerable in-domain questions from reading as answers. `--write`
 stores the model in app/data/confidence.json. The report half is printed and never used for
 fitting.
 """
