@@ -163,7 +163,7 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     units += [chinese for _, chinese in glosses]
     translated = {word for english, _ in spans for word in english.split()} | set(latin)
     units += [() for word in dictionary.words(text)
-              if word not in lexical.STOP_WORDS and word not in translated and not dictionary.is_framing(word)
+              if not dictionary.is_stop(word) and word not in translated and not dictionary.is_framing(word)
               and (dictionary.is_translatable(word) or word in acronyms)
               and not any(f in translated for f in lemmas(word))]
     unknown = index.idf("")

@@ -168,6 +168,11 @@ class Dictionary:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
         return any(form in self.english or form in self.table for form in self.forms(word))
 
+    def is_stop(self, word: str) -> bool:
+        """Whether the word is a stop word in any of its forms: giving, coming and told are give,
+        come and tell, and no more content than they are (CC-CEDICT would read coming as 未来)."""
+        return any(form in STOP_WORDS for form in self.forms(word))
+
     def is_framing(self, word: str) -> bool:
         """Whether the word only frames the question (back, around, called): no content word."""
         return any(form in self.framing for form in self.forms(word))
@@ -260,7 +265,7 @@ class Dictionary:
         while position < len(words):
             for size in range(min(MAX_PHRASE, len(words) - position), 0, -1):
                 span = words[position : position + size]
-                if size == 1 and span[0] in STOP_WORDS:
+                if size == 1 and self.is_stop(span[0]):
                     continue
                 found = self._lookup(span)
                 if found is not None:  # an empty entry consumes its phrase: "how much" is not 这么

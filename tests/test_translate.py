@@ -122,6 +122,17 @@ def test_framing_words_are_no_content_but_an_untranslatable_word_is(searcher, di
     assert () in searcher.plan("ambulance weather", generation).units
 
 
+def test_an_inflected_stop_word_is_no_content_either(searcher, dictionary):
+    """"give" and "come" are stop words, so "giving" and "coming" are too: CC-CEDICT would read
+    them as 予以 and 未来, which a bilingual reader of the searched query would find absurd."""
+    assert dictionary.is_stop("giving") and dictionary.is_stop("coming") and dictionary.is_stop("told")
+    assert not dictionary.is_stop("nurses") and not dictionary.is_stop("findings")
+    assert [english for english, _ in dictionary.translate_spans("what's coming next year")] == ["next year"]
+    assert terms(dictionary, "were they giving out leaflets") == ["传单"]
+    plan = searcher.plan("have people been coming round to see the ambulance", searcher.generation)
+    assert "coming" not in plan.expanded_query.split("（")[1] and "救护车" in plan.expanded_query
+
+
 def test_an_acronym_the_documents_lack_is_a_content_word_a_name_is_not(searcher):
     """IVF names a treatment no passage holds; a passage without it lacks the question's point.
     A person's name (Kuechly) is not looked for: the documents write names in Chinese."""
