@@ -24,6 +24,19 @@ def test_each_style_file_has_at_least_25_questions_split_into_two_halves():
         assert not {q.id for q in tune} & {q.id for q in report}
 
 
+def test_every_evidence_string_of_every_set_is_in_a_chunk_of_the_seeds(searcher):
+    """Gold is verbatim text: a set whose evidence no chunk holds any more (a seed edited, a
+    cleaning rule changed) would count its questions as misses without anyone noticing."""
+    from app.neardup import normalise
+
+    texts = [normalise(chunk.text) for chunk in searcher.generation.chunks]
+    sets = [p for p in sorted((PROJECT_ROOT / "bench" / "eval").rglob("*.jsonl")) if p.name != "formats.jsonl"]
+    assert {p.parent.name for p in sets} >= {"styles", "fresh", "fresh2", "fresh3", "fresh4", "named", "train"}
+    orphans = [(p.name, q.id, e) for p in sets for q in read_questions(p) for e in q.evidence
+               if not any(normalise(e) in text for text in texts)]
+    assert orphans == []
+
+
 def test_the_table_has_a_row_per_style_and_counts_levels(searcher):
     questions = read_questions(STYLES / "traditional.jsonl", "report")[:4] + \
         read_questions(STYLES / "offtopic.jsonl", "report")[:4]
