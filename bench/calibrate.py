@@ -91,7 +91,7 @@ def general_threshold(rows: list[dict]) -> float:
 
 
 def choose_thresholds(about: Logistic, answers: Logistic, rows: list[dict],
-                      everything: list[dict]) -> tuple[float, float]:
+                      everything: list[dict], general_at: float) -> tuple[float, float]:
     """`high_at`: the lowest that keeps UNANSWERABLE_NOT_HIGH of in-domain questions the documents
     do not answer from reading as answers (those asking for a figure their passage does not state
     never do); `about_at`: the lowest that gives `none` (with the general-text rule) to 95 % of
@@ -103,11 +103,11 @@ def choose_thresholds(about: Logistic, answers: Logistic, rows: list[dict],
     never_high = len(unanswerable) - len(stated)
     needed = math.ceil(UNANSWERABLE_NOT_HIGH * len(unanswerable)) - never_high
     high_at = stated[min(len(stated) - 1, needed - 1)] + 1e-6 if needed > 0 and stated else 0.5
-    provisional = ConfidenceModel(about, answers, about_at=0.0, high_at=high_at)  # its relevance applies the rules
+    # Its relevance applies the rules; with about_at 0, only the general-text rule gives none.
+    provisional = ConfidenceModel(about, answers, about_at=0.0, high_at=high_at, general_at=general_at)
     hidable = [r for r in rows if provisional.relevance(r["whole"]) < high_at]
     general = sorted(about.probability(r["whole"]) for r in hidable if not r["in_domain"])
-    # none by the general-text rule: general text is closer, and the passage reads as no answer
-    ruled_out = [r for r in everything if r["general"] and provisional.relevance(r["whole"]) < high_at]
+    ruled_out = [r for r in everything if provisional.level([r["whole"]]) == "none"]
     already = sum(not r["in_domain"] for r in ruled_out)
     offtopic = already + sum(not r["in_domain"] for r in rows)
     needed = math.ceil(OFFTOPIC_NONE * offtopic) - already
@@ -138,9 +138,9 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings(**({"index": Path(args.index)} if args.index else {}))
     searcher = Searcher(settings, confidence=NEUTRAL)
-    style_files = sorted(f for folder in [STYLES, *FRESH] for f in folder.glob("*.jsonl"))
-    tune = [q for f in style_files for q in read_questions(f, "tune")] + [q for f in OLDER + TRAINING for q in read_questions(f)]
-    report = [q for f in style_files for q in read_questions(f, "report")]
+    set_files = sorted(f for folder in [STYLES, *FRESH] for f in folder.glob("*.jsonl"))
+    tune = [q for f in set_files for q in read_questions(f, "tune")] + [q for f in OLDER + TRAINING for q in read_questions(f)]
+    report = [q for f in set_files for q in read_questions(f, "report")]
     tune_rows, report_rows = collect(searcher, tune), collect(searcher, report)
     general_at = general_threshold(tune_rows)
     for row in tune_rows:
@@ -151,7 +151,7 @@ def main() -> int:
                          [r["in_domain"] for r in shown] + [True] * len(public_rows))
     in_domain = [r for r in shown if r["in_domain"]]
     answers = Logistic.fit([r["whole"] for r in in_domain], [r["answered"] for r in in_domain])
-    about_at, high_at = choose_thresholds(about, answers, shown, tune_rows)
+    about_at, high_at = choose_thresholds(about, answers, shown, tune_rows, general_at)
     model = ConfidenceModel(about, answers, round(about_at, 4), round(high_at, 4), general_at)
     for name, part in (("about", about), ("answers", answers)):
         print(f"{name}:", {f: round(w, 3) for f, w in zip(FEATURES, part.weights)}, "bias", round(part.bias, 3))

@@ -6,6 +6,7 @@ import json
 
 from app.config import PROJECT_ROOT
 from app.evaluate import evaluate, format_table, half_of, read_questions
+from app.neardup import normalise
 
 STYLES = PROJECT_ROOT / "bench" / "eval" / "styles"
 
@@ -27,8 +28,6 @@ def test_each_style_file_has_at_least_25_questions_split_into_two_halves():
 def test_every_evidence_string_of_every_set_is_in_a_chunk_of_the_seeds(searcher):
     """Gold is verbatim text: a set whose evidence no chunk holds any more (a seed edited, a
     cleaning rule changed) would count its questions as misses without anyone noticing."""
-    from app.neardup import normalise
-
     texts = [normalise(chunk.text) for chunk in searcher.generation.chunks]
     sets = [p for p in sorted((PROJECT_ROOT / "bench" / "eval").rglob("*.jsonl")) if p.name != "formats.jsonl"]
     assert {p.parent.name for p in sets} >= {"styles", "fresh", "fresh2", "fresh3", "fresh4", "named", "train"}
