@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import itertools
 import hashlib
 import json
 import re
@@ -163,6 +164,7 @@ class Dictionary:
         self.english = english  # every English word CC-CEDICT uses: words outside it are names
         self.framing = framing  # curated words and phrases that frame a question (how much, back): no content
         self._neighbours: dict[str, set[str]] | None = None  # deletion variant -> table words, for typos
+        self._phrases: dict[tuple[str, ...], str] | None = None  # each word's form -> phrase key
 
     def is_translatable(self, word: str) -> bool:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
@@ -292,6 +294,8 @@ class Dictionary:
             terms = self.table[key]
             if best is None or (terms and (not best[1] or terms[0][1] > best[1][0][1])):
                 best = (key, terms)
+        if best is None and len(span) > 1:
+            best = self._inflected_phrase(span)
         if best is None and len(span) == 1 and not self.is_translatable(span[0]):
             # A typo of an inflected word is one edit from the inflected form or from its base
             # (docters → doctor, extinguishrs → extinguisher): the best-translated correction wins.
@@ -300,6 +304,26 @@ class Dictionary:
                 correction = min(corrections, key=lambda c: (-self.table[c][0][1], c))
                 best = (correction, self.table[correction])
         return best
+
+    def _inflected_phrase(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
+        """The phrase key `span` reads as when any of its words is inflected, in the question or
+        in the key: "miss charges" is the key "missed charge", "take over" reads "took over"."""
+        if self._phrases is None:
+            self._phrases = {}
+            for key in sorted(self.table, key=lambda k: (-(self.table[k][0][1] if self.table[k] else 2.0), k)):
+                words = key.split()
+                if 1 < len(words) <= MAX_PHRASE:
+                    for forms in itertools.product(*(self._known_forms(w) for w in words)):
+                        self._phrases.setdefault(forms, key)
+        for forms in itertools.product(*(self._known_forms(w) for w in span)):
+            key = self._phrases.get(forms)
+            if key is not None:
+                return key, self.table[key]
+        return None
+
+    def _known_forms(self, word: str) -> list[str]:
+        """The word and those of its base forms that are words (nurses → nurse, not "nurs")."""
+        return [form for i, form in enumerate(self.forms(word)) if not i or form in self.english or form in self.table]
 
     def correction(self, word: str) -> str | None:
         """The one dictionary word one edit away from `word` (a letter wrong, missing, added or two

@@ -70,6 +70,16 @@ def test_a_compound_the_dictionary_lacks_reads_as_its_words(dictionary):
     assert [key for key, _ in dictionary.translate_spans("a check-up")] == ["check-up"]  # a known compound stays
 
 
+def test_a_phrase_is_found_whichever_of_its_words_is_inflected(dictionary):
+    # The key is "missed charge" (漏收): the question's "miss charges" inflects both words otherwise.
+    assert dictionary.translate_spans("imaging admitting they miss charges")[-1] == ("missed charge", [("漏收", 1.0)])
+    assert dictionary.translate_spans("who took over the ward")[0][0] == "take over"
+    table = Dictionary({"sign in": [("签到", 1.0)], "sign": [("标志", 1.0)], "in": []}, english=frozenset({"sign"}))
+    assert table.translate("nurses signed in late") == [("签到", 1.0)]
+    assert table.translate("she signs in at eight") == [("签到", 1.0)]  # a first word in its -s form as well
+    assert Dictionary({"sign in": [("签到", 1.0)]}).translate("signing of the contract in") == []  # not adjacent
+
+
 def test_a_compound_with_a_plural_first_word_reads_as_its_singular():
     table = Dictionary({"mother-in-law": [("婆婆", 1.0)], "check-up": [("体检", 1.0)]})
     assert table.translate("my mothers-in-law") == [("婆婆", 1.0)]
