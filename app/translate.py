@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import gzip
-import itertools
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
