@@ -45,7 +45,6 @@ class FusionWeights:
     dense_width: float = 0.05  # dense scores this far below the best one count as no dense evidence
     window_share: float = 0.65  # a chunk's dense score: this much its best sentence window, the rest itself
     window_bias: float = 0.5  # a window's closeness to every question of the language, subtracted this much
-    lexical_place: int = 4  # BM25's best passage is ranked at least this high (0: no such place)
 
 
 @dataclass(frozen=True)
