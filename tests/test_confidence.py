@@ -103,6 +103,20 @@ def test_a_question_asking_for_a_figure_its_passage_does_not_state_is_no_answer(
     assert model.relevance(unstated) < model.high_at and model.level([unstated]) == "weak"
 
 
+@pytest.mark.parametrize("question", [
+    "What's the average waiting time at the outpatient clinic?", "what is the bed occupancy rate",
+    "what interest rate did we get on the loan", "平均住院日是几天",
+])
+def test_an_average_or_a_rate_is_a_figure_asked_for(searcher, question):
+    assert searcher.plan(question, searcher.generation).asks_figure
+    assert not searcher.plan("what did the union do for staff", searcher.generation).asks_figure
+
+
+def test_the_average_wait_the_documents_never_state_is_no_answer(searcher):
+    result = searcher.search("What's the average waiting time at the outpatient clinic?", 5)
+    assert result.confidence == "weak" and all(h.relevance < searcher.confidence_model.high_at for h in result.hits)
+
+
 def test_a_figure_question_whose_passage_states_it_is_an_answer(searcher):
     result = searcher.search("how many people came to the outpatient clinic in the whole year", 5)
     assert result.confidence == "high" and "15258" in result.hits[0].text
