@@ -30,7 +30,7 @@ from .folding import readings
 #: Bumped whenever tokenisation changes (folding and its regional words, jieba dictionary, stop
 #: words, bigrams), so indexes redo their terms. The English table has its own identity
 #: (app/translate.py `table_identity`): an index built from another one serves until rebuilt.
-LEXICAL_VERSION = 11
+LEXICAL_VERSION = 13
 K1 = 1.2
 B = 0.75
 BIGRAM_WEIGHT = 0.5  # a bigram match is weaker evidence than a whole-word match

@@ -27,6 +27,9 @@ QUANTITY = re.compile(r"\bhow (?:much|many|long|often)\b|\bwhat(?:'s| is| was)? 
 #: A figure stated in a sentence: digits, or a Chinese numeral counting something (××× is none).
 FIGURE = re.compile(r"[0-9]|[一二两三四五六七八九十百千万]+(?:个|项|次|人|元|名|台|张|年|月|天|倍|成|岁|分|所|家|条|例)")
 SENTENCE = re.compile(r"[^。！？；!?;\n]+")
+# English function words that are also acronyms of the corpus (HIS, the hospital information
+# system): typed in lower case as a word of an English sentence, they are the English word.
+HOMOGRAPH = re.compile(r"(?<![\w-])his(?![\w-])")
 PARTICLES = "过了们着"  # aspect particles and the plural suffix, which jieba may join to the word before
 
 
@@ -145,8 +148,9 @@ def _content_unit(word: str, vocabulary: Collection[str]) -> tuple[str, ...] | N
 def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_weight: float = 1.0) -> QueryPlan:
     """The question's own lexical terms, plus weighted Chinese terms for its English words, and
     the content words the confidence model weighs (`index` gives their IDF)."""
-    terms = dict.fromkeys(lexical.terms(text), 1.0)
     spans = dictionary.translate_spans(text)
+    typed = HOMOGRAPH.sub(" ", text)  # "on his first day" is no question about the HIS system
+    terms = dict.fromkeys(lexical.terms(typed), 1.0)
     for term, weight in strongest(spans):
         if term in terms:
             continue
@@ -158,7 +162,7 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     readings = [[unit for unit in (_content_unit(word, vocabulary) for word in words) if unit is not None]
                 for words in lexical.reading_words(ENGLISH.sub(" ", text))]
     units = max(readings, key=lambda r: sum(index.idf(u[0]) for u in r if u) - sum(not u for u in r))
-    latin = [w for w in english_words(text) if w in vocabulary]  # PACS, POS: the corpus's own words
+    latin = [w for w in english_words(typed) if w in vocabulary]  # PACS, POS: the corpus's own words
     acronyms = {w.lower() for w in ACRONYM.findall(text)}  # JCI, IVF: a name of a thing, where a name of a person is not
     units += [(word,) for word in dict.fromkeys(latin)]
     units += [chinese for _, chinese in glosses]
@@ -171,5 +175,5 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     weights = tuple(max(index.idf(t) for t in unit) if unit else unknown for unit in units)
     cjk = cjk_share(text)
     return QueryPlan(text, cjk, terms, glosses, tuple(units),
-                     own_share=min(1.0, cjk + matched_latin_share(text, vocabulary)),
+                     own_share=min(1.0, cjk + matched_latin_share(typed, vocabulary)),
                      unit_weights=weights, unknown_weight=unknown)

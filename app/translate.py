@@ -307,7 +307,8 @@ class Dictionary:
 
     def _inflected_phrase(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
         """The phrase key `span` reads as when any of its words is inflected, in the question or
-        in the key: "miss charges" is the key "missed charge", "take over" reads "took over"."""
+        in the key, or misspelt: "miss charges" is the key "missed charge", "took over" reads "take
+        over", "seperate account" "separate account"."""
         if self._phrases is None:
             self._phrases = {}
             for key in sorted(self.table, key=lambda k: (-(self.table[k][0][1] if self.table[k] else 2.0), k)):
@@ -315,11 +316,17 @@ class Dictionary:
                 if 1 < len(words) <= MAX_PHRASE:
                     for forms in itertools.product(*(self._known_forms(w) for w in words)):
                         self._phrases.setdefault(forms, key)
-        for forms in itertools.product(*(self._known_forms(w) for w in span)):
+        for forms in itertools.product(*(self._known_forms(w) + self._corrections(w) for w in span)):
             key = self._phrases.get(forms)
             if key is not None:
                 return key, self.table[key]
         return None
+
+    def _corrections(self, word: str) -> list[str]:
+        """A word CC-CEDICT lacks read as its one-edit corrections (seperate → separate), in a phrase too."""
+        if self.is_translatable(word):
+            return []
+        return list(dict.fromkeys(c for form in regular_forms(word) if (c := self.correction(form))))
 
     def _known_forms(self, word: str) -> list[str]:
         """The word and those of its base forms that are words (nurses → nurse, not "nurs")."""

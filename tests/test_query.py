@@ -23,3 +23,13 @@ def test_a_word_the_corpus_lacks_stays_a_missing_content_word(searcher):
     plan = searcher.plan("医院的日间手术中心开展了哪些手术？", searcher.generation)
     assert () in plan.units and plan.known_share < 1.0
     assert plan.missing_weight("医院开展了手术。") > 0
+
+
+def test_his_in_an_english_sentence_is_the_pronoun_and_his_in_chinese_the_system(searcher):
+    generation = searcher.generation
+    assert "his" not in searcher.plan("the new boss on his very first afternoon", generation).terms
+    assert "his" in searcher.plan("HIS系统 财务报表", generation).terms
+    assert "his" in searcher.plan("his系统的报表", generation).terms
+    assert "his" in searcher.plan("what does the HIS do", generation).terms
+    hits = searcher.search("what did the new director do on his first day", 5).hits
+    assert not any("his" in hit.text.lower() for hit in hits[:3])  # no HIS-system passage first

@@ -80,6 +80,23 @@ def test_a_phrase_is_found_whichever_of_its_words_is_inflected(dictionary):
     assert Dictionary({"sign in": [("签到", 1.0)]}).translate("signing of the contract in") == []  # not adjacent
 
 
+def test_a_misspelt_word_of_a_phrase_is_read_as_its_correction(dictionary):
+    assert dictionary.translate_spans("is there a seperate account")[-1] == ("separate account", [("专户", 1.0)])
+
+
+def test_pronouns_and_determiners_translate_to_nothing(dictionary):
+    # CC-CEDICT reads he as 人家, one as 之一, every as 一切: noise in the searched query.
+    assert dictionary.translate_spans("did he get one each or not, every other one") == []
+    assert [key for key, _ in dictionary.translate_spans("other hospitals")] == ["other hospital"]  # a phrase stays
+
+
+def test_general_words_take_the_sense_questions_mean(dictionary):
+    assert terms(dictionary, "do they publish the spending")[0] == "公布"  # not 刊登 only
+    assert dictionary.translate_spans("the tb institute")[-1] == ("institute", [("所", 1.0)])  # not 确立, "to institute"
+    assert terms(dictionary, "sign the contract")[0] == "签订"  # not 指标
+    assert "专户" in terms(dictionary, "a separate bank account")
+
+
 def test_a_compound_with_a_plural_first_word_reads_as_its_singular():
     table = Dictionary({"mother-in-law": [("婆婆", 1.0)], "check-up": [("体检", 1.0)]})
     assert table.translate("my mothers-in-law") == [("婆婆", 1.0)]
