@@ -22,7 +22,7 @@ ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
 ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}s?(?![A-Za-z])")
 #: A question that asks for a figure: an amount, a count, a share, a length of time.
 QUANTITY = re.compile(r"\bhow (?:much|many|long|often)\b|\bwhat(?:'s| is| was)? (?:the )?(?:\w+ ){0,2}"
-                      r"(?:percentage|proportion|share|rate|ratio)\b|\baverage\b|%|"
+                      r"(?:percentage|percent|proportion|share|rate|ratio)\b|\baverage\b|\bper ?cent\b|%|"
                       r"多少|几[个次天年月人名项台张元万%成倍岁]|比例|百分|平均|多久|多长", re.IGNORECASE)
 #: A figure stated in a sentence: digits, or a Chinese numeral counting something (××× is none).
 FIGURE = re.compile(r"[0-9]|[一二两三四五六七八九十百千万]+(?:个|项|次|人|元|名|台|张|年|月|天|倍|成|岁|分|所|家|条|例)")

@@ -105,7 +105,7 @@ def test_a_question_asking_for_a_figure_its_passage_does_not_state_is_no_answer(
 
 @pytest.mark.parametrize("question", [
     "What's the average waiting time at the outpatient clinic?", "what is the bed occupancy rate",
-    "what interest rate did we get on the loan", "平均住院日是几天",
+    "what interest rate did we get on the loan", "what percent did it drop to", "平均住院日是几天",
 ])
 def test_an_average_or_a_rate_is_a_figure_asked_for(searcher, question):
     assert searcher.plan(question, searcher.generation).asks_figure
