@@ -149,14 +149,6 @@ def test_framing_words_are_no_content_but_an_untranslatable_word_is(searcher, di
     assert () in searcher.plan("ambulance weather", generation).units
 
 
-def test_conversational_words_frame_a_question_and_the_answer_is_shown(searcher, dictionary):
-    question = "bloke who reckons he didn't take a single day off all year"
-    assert dictionary.is_framing("reckons") and dictionary.is_framing("guys")  # each counted as a missing word
-    assert dictionary.translate("I think they wonder, apparently") == []  # not 动脑筋, 奇迹
-    result = searcher.search(question, 5)
-    assert result.confidence != "none" and "全年没有请假现象" in result.hits[0].text
-
-
 def test_an_inflected_stop_word_is_no_content_either(searcher, dictionary):
     """"give" and "come" are stop words, so "giving" and "coming" are too: CC-CEDICT would read
     them as 予以 and 未来, which a bilingual reader of the searched query would find absurd."""
