@@ -96,8 +96,9 @@ def choose_thresholds(about: Logistic, answers: Logistic, rows: list[dict],
     do not answer from reading as answers (those asking for a figure their passage does not state
     never do); `about_at`: the lowest that gives `none` (with the general-text rule) to 95 % of
     the tune half's general off-topic questions, but never so high that more than 1 % of
-    answerable ones get nothing. A result whose best passage reads as an answer is shown whatever
-    `about` says (ConfidenceModel.level), so only the others count for `about_at`."""
+    answerable ones get nothing. A result whose best passage reads as an answer, or whose passages
+    hold most of the question's words, is shown whatever `about` says (ConfidenceModel.shown_anyway),
+    so only the others count for `about_at`."""
     unanswerable = [r for r in rows if r["style"] == "unanswerable"]
     stated = sorted(answers.probability(r["whole"]) for r in unanswerable if not r["whole"].unstated)
     never_high = len(unanswerable) - len(stated)
@@ -105,7 +106,7 @@ def choose_thresholds(about: Logistic, answers: Logistic, rows: list[dict],
     high_at = stated[min(len(stated) - 1, needed - 1)] + 1e-6 if needed > 0 and stated else 0.5
     # Its relevance applies the rules; with about_at 0, only the general-text rule gives none.
     provisional = ConfidenceModel(about, answers, about_at=0.0, high_at=high_at, general_at=general_at)
-    hidable = [r for r in rows if provisional.relevance(r["whole"]) < high_at]
+    hidable = [r for r in rows if not provisional.shown_anyway(r["whole"])]
     general = sorted(about.probability(r["whole"]) for r in hidable if not r["in_domain"])
     ruled_out = [r for r in everything if provisional.level([r["whole"]]) == "none"]
     already = sum(not r["in_domain"] for r in ruled_out)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from app.confidence import FEATURES, ConfidenceModel, Evidence, Logistic, question_evidence
+from app.confidence import COVERED, FEATURES, ConfidenceModel, Evidence, Logistic, question_evidence
 
 
 def _evidence(**values) -> Evidence:
@@ -54,6 +54,27 @@ def test_a_passage_that_reads_as_an_answer_outweighs_a_question_that_sounds_off_
     assert lenient.level([_evidence(background=chatty, coverage=0.6)]) == "none"
     assert lenient.level([_evidence(background=0.1, coverage=0.6)]) == "weak"
     assert lenient.level([_evidence(background=chatty, coverage=0.9)]) == "high"
+
+
+def test_passages_holding_most_of_the_question_are_shown_however_chatty_it_sounds():
+    about = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
+                     weights=tuple(-10.0 if f == "background" else 0.0 for f in FEATURES), bias=0.0)
+    answers = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
+                       weights=(0.0,) * len(FEATURES), bias=-5.0)  # nothing reads as an answer
+    model = ConfidenceModel(about, answers, about_at=0.5, high_at=0.9, general_at=0.2)
+    assert model.level([_evidence(background=0.3, coverage=COVERED)]) == "weak"
+    assert model.level([_evidence(background=0.3, coverage=COVERED - 0.01)]) == "none"
+    assert model.level([_evidence(background=0.1, coverage=0.5)]) == "none"  # about 0.27: off-topic
+
+
+def test_a_casual_question_whose_words_one_passage_holds_is_not_hidden(searcher):
+    result = searcher.search("who gave the kick-off speech for the change your thinking discussion", 5)
+    assert max(e.coverage for e in result.evidence) >= COVERED
+    assert result.evidence[0].background > searcher.confidence_model.general_at  # the general-text rule's case
+    assert result.confidence != "none" and result.hits
+    # Were its passage no answer, it would still be shown, under the weak notice.
+    strict = replace(searcher.confidence_model, high_at=0.99)
+    assert strict.level(list(result.evidence)) == "weak"
 
 
 def test_a_question_closer_to_general_text_is_answered_when_its_passage_answers_it(searcher):
