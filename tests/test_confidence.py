@@ -38,22 +38,28 @@ def test_the_fitted_model_loads_and_orders_its_thresholds():
     assert model.level([]) == "none"
 
 
-def test_a_passage_that_reads_as_an_answer_outweighs_a_question_that_sounds_off_topic():
-    # about: only the background margin counts; answers: only coverage
+def test_a_passage_that_reads_as_an_answer_outweighs_one_sign_of_an_off_topic_question():
+    # about: only `known` counts; answers: only the best sentence; the general-text rule reads the
+    # background; coverage stays below COVERED throughout
     about = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
-                     weights=tuple(-10.0 if f == "background" else 0.0 for f in FEATURES), bias=0.0)
+                     weights=tuple(10.0 if f == "known" else 0.0 for f in FEATURES), bias=-5.0)
     answers = Logistic(mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
-                       weights=tuple(10.0 if f == "coverage" else 0.0 for f in FEATURES), bias=-5.0)
+                       weights=tuple(10.0 if f == "sentence" else 0.0 for f in FEATURES), bias=-5.0)
     model = ConfidenceModel(about, answers, about_at=0.5, high_at=0.9, general_at=0.2)
-    chatty = 0.3  # closer to general text than to the corpus: about reads 0.05, and the general-text rule fires
-    assert model.level([_evidence(background=chatty, coverage=0.9)]) == "high"  # its passage answers it
-    assert model.level([_evidence(background=chatty, coverage=0.6)]) == "none"  # it does not
-    assert model.level([_evidence(background=-chatty, coverage=0.6)]) == "weak"
-    assert model.level([_evidence(background=-chatty, coverage=0.9)]) == "high"
-    lenient = replace(model, about_at=0.0)  # only the general-text rule is left to say none
-    assert lenient.level([_evidence(background=chatty, coverage=0.6)]) == "none"
-    assert lenient.level([_evidence(background=0.1, coverage=0.6)]) == "weak"
-    assert lenient.level([_evidence(background=chatty, coverage=0.9)]) == "high"
+    chatty, inside, outside = 0.3, 0.9, 0.1  # closer to general text; about reads 0.98 or 0.02
+    answer, none = dict(sentence=0.9, coverage=0.5), dict(sentence=0.6, coverage=0.5)
+    assert model.level([_evidence(background=chatty, known=inside, **answer)]) == "high"  # it answers
+    assert model.level([_evidence(background=chatty, known=inside, **none)]) == "none"  # it does not
+    assert model.level([_evidence(background=-chatty, known=outside, **answer)]) == "high"
+    assert model.level([_evidence(background=-chatty, known=outside, **none)]) == "none"
+    assert model.level([_evidence(background=-chatty, known=inside, **none)]) == "weak"
+    # Both signs at once: an answer-looking passage is not enough ("What's the weather tomorrow?").
+    assert model.level([_evidence(background=chatty, known=outside, **answer)]) == "none"
+
+
+def test_the_weather_question_gets_nothing_though_a_hub_passage_looks_like_an_answer(searcher):
+    result = searcher.search("What's the weather tomorrow?", 5)
+    assert result.confidence == "none" and result.hits == []
 
 
 def test_passages_holding_most_of_the_question_are_shown_however_chatty_it_sounds():
