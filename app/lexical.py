@@ -13,6 +13,8 @@ radiology, pacs; ISO9000 → iso9000, iso, 9000), so an acronym is found inside 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import re
@@ -27,10 +29,13 @@ from scipy import sparse
 from .config import DATA
 from .folding import readings
 
-#: Bumped whenever tokenisation changes (folding and its regional words, jieba dictionary, stop
-#: words, bigrams), so indexes redo their terms. The English table has its own identity
-#: (app/translate.py `table_identity`): an index built from another one serves until rebuilt.
+#: Bumped whenever tokenisation code changes (folding, Latin parts, bigrams), so indexes redo
+#: their terms; the data it reads is in `lexical_identity` by content. The English table has its
+#: own identity (app/translate.py `table_identity`): an index built from another one serves until rebuilt.
 LEXICAL_VERSION = 13
+#: The data files tokenisation reads: an edited stop-word list or term list makes every index's
+#: terms stale, bumped or not.
+LEXICAL_DATA = ("stopwords_zh.txt", "stopwords_en.txt", "hospital_terms.txt", "regional_zh.tsv")
 K1 = 1.2
 B = 0.75
 BIGRAM_WEIGHT = 0.5  # a bigram match is weaker evidence than a whole-word match
@@ -43,6 +48,16 @@ LATIN_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 _jieba_lock = threading.Lock()
 _jieba = None
+
+
+@functools.cache
+def lexical_identity() -> str:
+    """The tokeniser's identity in the manifest and the terms cache: its version and a digest of
+    the data files it reads, "13:1f2e…"."""
+    digest = hashlib.sha256()
+    for name in LEXICAL_DATA:
+        digest.update(name.encode() + b"\0" + (DATA / name).read_bytes())
+    return f"{LEXICAL_VERSION}:{digest.hexdigest()[:16]}"
 
 
 def _load_words(name: str) -> frozenset[str]:

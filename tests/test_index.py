@@ -113,6 +113,27 @@ def test_staleness_is_reported(corpus, tmp_path, model_dir, embedder):
     assert is_stale(corpus, index, model_dir) == (True, "新增文档：new.md")
 
 
+def test_an_edited_stop_word_list_makes_the_index_stale_without_a_version_bump(seed_index, tmp_path, monkeypatch):
+    """Terms are cached by the tokeniser's identity: a stop word added to app/data without raising
+    LEXICAL_VERSION must not leave an index searched with terms cut by the old list."""
+    from app import lexical
+
+    data = tmp_path / "data"
+    shutil.copytree(lexical.DATA, data)
+    assert is_stale(SEEDS, seed_index.index, seed_index.model) == (False, "索引是最新的")
+    with (data / "stopwords_en.txt").open("a", encoding="utf-8") as words:
+        words.write("hers\n")
+    monkeypatch.setattr(lexical, "DATA", data)
+    lexical.lexical_identity.cache_clear()
+    try:
+        assert lexical.lexical_identity().split(":")[0] == str(lexical.LEXICAL_VERSION)
+        assert is_stale(SEEDS, seed_index.index, seed_index.model) == (True, "词项切分规则已更新")
+    finally:
+        monkeypatch.undo()
+        lexical.lexical_identity.cache_clear()
+    assert is_stale(SEEDS, seed_index.index, seed_index.model) == (False, "索引是最新的")
+
+
 def test_a_tokeniser_change_makes_the_index_stale_and_the_rebuild_redoes_only_terms(
         seed_index, tmp_path, model_dir, embedder):
     """An index built by an older tokeniser (folding, Latin parts, translations) must not be

@@ -356,7 +356,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, report, pro
     known = _previous_terms(index_dir)
     terms = [known.get(row["key"]) or lexical.terms(chunk_from_row(row).indexed_text) for row in rows]
     (work / "lexical_terms.json").write_text(json.dumps(
-        {"version": lexical.LEXICAL_VERSION, "terms": {row["key"]: t for row, t in zip(rows, terms)}},
+        {"version": lexical.lexical_identity(), "terms": {row["key"]: t for row, t in zip(rows, terms)}},
         ensure_ascii=False, separators=(",", ":")), "utf-8")
     lexical_index = lexical.LexicalIndex.build(terms)
     lexical_index.save(work)
@@ -367,7 +367,7 @@ def _write_generation(index_dir, rows, vectors, identity, documents, report, pro
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": {k: identity[k] for k in ("name", "dimension", "fingerprint", "precision")},
         "chunking_version": CHUNKING_VERSION,
-        "lexical_version": lexical.LEXICAL_VERSION,
+        "lexical_version": lexical.lexical_identity(),
         "furniture_version": furniture.FURNITURE_VERSION,
         "translations": table_identity(),
         "dense_index": dense_info,
@@ -401,7 +401,7 @@ def _previous_terms(index_dir: Path) -> dict[str, list[str]]:
         cached = json.loads((index_dir / name / "lexical_terms.json").read_text("utf-8")) if name else {}
     except (OSError, ValueError):
         return {}
-    return cached.get("terms", {}) if cached.get("version") == lexical.LEXICAL_VERSION else {}
+    return cached.get("terms", {}) if cached.get("version") == lexical.lexical_identity() else {}
 
 
 def _prune(index_dir: Path, keep: str) -> None:

@@ -132,7 +132,7 @@ def outdated(manifest: dict, identity: dict) -> str | None:
     """Why an index cannot answer correctly as it is, whatever the documents (None when it can):
     its vectors cannot be reused, or its terms were cut by another tokeniser."""
     reason = incompatibility(manifest, identity)
-    if reason is None and manifest.get("lexical_version") != lexical.LEXICAL_VERSION:
+    if reason is None and manifest.get("lexical_version") != lexical.lexical_identity():
         reason = "词项切分规则已更新"
     return reason
 
