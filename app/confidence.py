@@ -136,18 +136,19 @@ class ConfidenceModel:
         whole = question_evidence(passages)
         if whole is None:
             return "none"
-        general = whole.background > self.general_at
-        elsewhere = self.about.probability(whole) < self.about_at
-        if (general and elsewhere and whole.coverage < COVERED) or \
-                ((general or elsewhere) and not self.shown_anyway(whole)):
+        answer = self.relevance(whole) >= self.high_at
+        # Signs of another subject: general text is closer, or `about` is low. One yields to an
+        # answer-looking passage, both only to passages that hold most of the question's words.
+        signs = (whole.background > self.general_at) + (self.about.probability(whole) < self.about_at)
+        if signs and whole.coverage < COVERED and (signs == 2 or not answer):
             return "none"
-        return "high" if self.relevance(whole) >= self.high_at else "weak"
+        return "high" if answer else "weak"
 
     def shown_anyway(self, whole: Evidence) -> bool:
         """Whether a result is shown when one sign says the question is about something else
-        (general text is closer, or `about` is low): its best passage reads as an answer, or its
-        passages hold most of the question's words. When both signs say so, only the second
-        counts: "What's the weather tomorrow?" read as answered by the slogan passage (relevance
+        (general text is closer, or `about` is low), as `level` decides: its best passage reads as
+        an answer, or its passages hold most of the question's words. When both signs say so, only
+        the second counts: "What's the weather tomorrow?" read as answered by the slogan passage (relevance
         0.67, `about` 0.02)."""
         return self.relevance(whole) >= self.high_at or whole.coverage >= COVERED
 

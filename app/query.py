@@ -20,7 +20,7 @@ from .translate import Dictionary, english_words, lemmas, strongest
 MAX_QUESTION_CHARS = 1000
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]*")
 ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}s?(?![A-Za-z])")
-#: A question that asks for a figure: an amount, a count, a share, a length of time.
+#: A question that asks for a figure: an amount, a count, a share, a rate, an average, a length of time.
 QUANTITY = re.compile(r"\bhow (?:much|many|long|often)\b|\bwhat(?:'s| is| was)? (?:the )?(?:\w+ ){0,2}"
                       r"(?:percentage|percent|proportion|share|rate|ratio)\b|\baverage\b|\bper ?cent\b|%|"
                       r"多少|几[个次天年月人名项台张元万%成倍岁]|比例|百分|平均|多久|多长", re.IGNORECASE)
