@@ -296,6 +296,8 @@ class Dictionary:
                 best = (key, terms)
         if best is None and len(span) > 1:
             best = self._inflected_phrase(span)
+        if best is None and len(span) == 1:
+            best = self._closed_compound(span[0])
         if best is None and len(span) == 1 and not self.is_translatable(span[0]):
             # A typo of an inflected word is one edit from the inflected form or from its base
             # (docters → doctor, extinguishrs → extinguisher): the best-translated correction wins.
@@ -320,6 +322,24 @@ class Dictionary:
             key = self._phrases.get(forms)
             if key is not None:
                 return key, self.table[key]
+        return None
+
+    def _closed_compound(self, word: str) -> tuple[str, list[tuple[str, float]]] | None:
+        """A word written closed that the table holds as a phrase: takeover is "take over",
+        walkround "walk round", checkin "check-in" (each part two letters or more, and the
+        phrase a key in any of its forms: takeovers is "take over" too)."""
+        if "-" in word or len(word) < 5:
+            return None
+        self._inflected_phrase([word, word])  # builds the phrase forms
+        for form in dict.fromkeys(regular_forms(word)):
+            for cut in range(2, len(form) - 1):
+                parts = (self._known_forms(form[:cut]), self._known_forms(form[cut:]))
+                key = next((key for forms in itertools.product(*parts)
+                            if (key := self._phrases.get(forms)) is not None and self.table[key]), None)
+                if key is None and self.table.get(hyphened := f"{form[:cut]}-{form[cut:]}"):
+                    key = hyphened
+                if key is not None:  # parts as written or inflected, never corrected: beaming is no "be among"
+                    return key, self.table[key]
         return None
 
     def _corrections(self, word: str) -> list[str]:

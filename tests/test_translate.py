@@ -80,6 +80,16 @@ def test_a_phrase_is_found_whichever_of_its_words_is_inflected(dictionary):
     assert Dictionary({"sign in": [("签到", 1.0)]}).translate("signing of the contract in") == []  # not adjacent
 
 
+def test_a_word_written_closed_reads_as_the_phrase_the_table_holds(dictionary):
+    # "takeover" has no entry of its own: it is the key "take over" (托管), plural or not.
+    assert dictionary.translate_spans("after the takeovers")[-1] == ("take over", [("托管", 1.0), ("接班", 0.9)])
+    assert dictionary.translate_spans("a lookaround")[-1][0] == "look around"
+    table = Dictionary({"sit-down": [("座谈", 1.0)], "be among": [("名列", 1.0)]},
+                       english=frozenset({"sit", "down", "be", "among", "beaming"}))
+    assert table.translate("monthly sitdowns") == [("座谈", 1.0)]  # a hyphenated key as well
+    assert table.translate("beaming") == []  # parts are never corrected: "aming" is no "among"
+
+
 def test_a_misspelt_word_of_a_phrase_is_read_as_its_correction(dictionary):
     assert dictionary.translate_spans("is there a seperate account")[-1] == ("separate account", [("专户", 1.0)])
 
