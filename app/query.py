@@ -98,10 +98,19 @@ class QueryPlan:
         """Whether the question asks for an amount, a count, a share or a length of time."""
         return bool(QUANTITY.search(self.text))
 
+    @property
+    def names_absent(self) -> bool:
+        """Whether the question names a thing the documents never mention in any wording (a
+        curated "-" entry: interest rate, maternity leave, wifi)."""
+        return any(not chinese for _, chinese in self.glosses)
+
     def unstated(self, folded: str) -> float:
-        """1 when the question asks for a figure and no sentence of the passage holding most of the
-        question's words states one (a heading may tie with its sentence), else 0: the documents
-        name the waiting time or the building's cost without the number."""
+        """1 when the passage cannot state what the question asks: the question names a thing the
+        documents never mention, or asks for a figure and no sentence of the passage holding most
+        of the question's words states one (a heading may tie with its sentence), else 0: the
+        documents name the waiting time or the building's cost without the number."""
+        if self.names_absent:
+            return 1.0
         if not self.asks_figure:
             return 0.0
         sentences = SENTENCE.findall(folded) or [folded]
@@ -123,10 +132,11 @@ class QueryPlan:
     @property
     def expanded_query(self) -> str:
         """The question as searched, for a bilingual reader: each English word with its Chinese
-        terms, "how did hospitals handle 院务公开?（hospital → 医院）"."""
+        terms, "how did hospitals handle 院务公开?（hospital → 医院）", and a dash for a thing the
+        documents never name ("interest rate → —")."""
         if not self.glosses:
             return self.text
-        glosses = "；".join(f"{english} → {'/'.join(chinese)}" for english, chinese in self.glosses)
+        glosses = "；".join(f"{english} → {'/'.join(chinese) or '—'}" for english, chinese in self.glosses)
         return f"{self.text}（{glosses}）"
 
 

@@ -32,7 +32,7 @@ from .config import DATA
 from .lexical import STOP_WORDS
 
 UNTRANSLATABLE = ("-",)  # the curated mark of a content word the documents have no term for
-TABLE_VERSION = 3  # raise when the table is built differently from the same sources
+TABLE_VERSION = 4  # raise when the table is built differently from the same sources
 PER_KEY = 4  # candidates kept per English word or phrase
 MAX_PHRASE = 3
 WEAK_SENSE = 0.5  # a sense below this share of the word's best one is noise
@@ -159,10 +159,13 @@ class Dictionary:
     """English word or phrase → Chinese corpus terms with weights in (0, 1]."""
 
     def __init__(self, table: dict[str, list[tuple[str, float]]], english: frozenset[str] = frozenset(),
-                 framing: frozenset[str] = frozenset()):
+                 framing: frozenset[str] = frozenset(), absent: frozenset[str] = frozenset()):
         self.table = table
         self.english = english  # every English word CC-CEDICT uses: words outside it are names
         self.framing = framing  # curated words and phrases that frame a question (how much, back): no content
+        # Curated words and phrases the documents have no term for (weather, interest rate): each reads
+        # as itself, with no Chinese term, and is a content word every passage lacks.
+        self.absent = absent
         self._neighbours: dict[str, set[str]] | None = None  # deletion variant -> table words, for typos
         self._phrases: dict[tuple[str, ...], str] | None = None  # each word's form -> phrase key
 
@@ -230,12 +233,12 @@ class Dictionary:
         for key, terms in curated.items():  # curated terms replace the dictionary's, where the corpus has them
             held = [term for term in terms if term in corpus]
             if key in untranslatable:
-                candidates.pop(key, None)
+                candidates[key] = {}  # consumes its words: "interest rate" is not 利益 and 率
             elif held or key in framing:
                 candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(held)}
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
-        return cls(table, frozenset(glosses_with) | untranslatable, framing)
+        return cls(table, frozenset(glosses_with) | untranslatable, framing, untranslatable)
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
@@ -272,7 +275,7 @@ class Dictionary:
                 found = self._lookup(span)
                 if found is not None:  # an empty entry consumes its phrase: "how much" is not 这么
                     key, terms = found
-                    if terms:
+                    if terms or key in self.absent:  # a thing the documents never name stays a content word
                         spans.append((key, terms[:per_word]))
                     position += size - 1
                     break
@@ -372,7 +375,8 @@ class Dictionary:
 
     def save(self, folder: Path) -> Path:
         path = folder / "translations.json"
-        payload = {"table": self.table, "english": sorted(self.english), "framing": sorted(self.framing)}
+        payload = {"table": self.table, "english": sorted(self.english), "framing": sorted(self.framing),
+                   "absent": sorted(self.absent)}
         path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), "utf-8")
         return path
 
@@ -380,7 +384,8 @@ class Dictionary:
     def load(cls, folder: Path) -> "Dictionary":
         payload = json.loads((folder / "translations.json").read_text("utf-8"))
         table = {key: [tuple(pair) for pair in pairs] for key, pairs in payload["table"].items()}
-        return cls(table, frozenset(payload["english"]), frozenset(payload.get("framing", ())))
+        return cls(table, frozenset(payload["english"]), frozenset(payload.get("framing", ())),
+                   frozenset(payload.get("absent", ())))
 
 
 @functools.cache

@@ -159,3 +159,12 @@ def test_general_questions_get_nothing(searcher, question):
 def test_the_level_does_not_depend_on_how_many_passages_are_asked_for(searcher):
     question = "医院的日间手术中心开展了哪些手术？"
     assert {searcher.search(question, k).confidence for k in (1, 3, 5, 20)} == {"weak"}
+
+
+def test_a_question_about_a_thing_the_documents_never_mention_is_no_answer(searcher):
+    # The loan passage holds 以色列, 政府 and 贷款, but no interest rate in any wording: the curated
+    # "-" entry "interest rate" is read as one content word, and no passage can state it.
+    result = searcher.search("what interest rate did we get on that Israeli government loan?", 5)
+    assert "interest rate → —" in result.expanded_query
+    assert result.confidence == "weak" and "以色列政府" in result.hits[0].text
+    assert searcher.search("what did we get on that Israeli government loan?", 5).confidence == "high"

@@ -177,3 +177,12 @@ def test_an_acronym_the_documents_lack_is_a_content_word_a_name_is_not(searcher)
     assert () in searcher.plan("Does the hospital offer IVF?", generation).units
     assert () not in searcher.plan("Does the hospital offer Kuechly?", generation).units
     assert ("pacs",) in searcher.plan("PACS", generation).units
+
+
+def test_a_thing_the_documents_never_name_is_one_content_word_of_its_own(searcher, dictionary):
+    # "interest rate" is not 利益 and 率: the phrase consumes its words and translates to nothing.
+    assert dictionary.translate_spans("the interest rate on the loan") == [
+        ("interest rate", []), ("loan", [("贷款", 1.0)])]
+    plan = searcher.plan("the interest rate on the loan", searcher.generation)
+    assert plan.units == ((), ("贷款",)) and plan.names_absent
+    assert not searcher.plan("the interest on the loan", searcher.generation).names_absent
