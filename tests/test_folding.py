@@ -30,6 +30,9 @@ def test_taiwan_and_hong_kong_hospital_words_are_read_as_the_mainland_ones():
     assert readings("志工與長者") == ["志工与长者", "志愿者与老人"]
     assert readings("病患与长者") == ["病患与长者"]  # Simplified text is never rewritten
     assert mainland_words("影像科的图像") == "影像科的影像"  # tw2sp's 影像 → 图像 undone
+    assert readings("護理長宣導感染管制") == ["护理长宣导感染管制", "护士长宣传院感"]
+    assert readings("醫院添購了哪些設備")[1] == "医院购置了哪些设备"
+    assert readings("吊鹽水") == ["吊盐水", "输液"] and readings("飯堂的伙食")[1] == "食堂的伙食"  # Hong Kong
 
 
 def test_a_traditional_question_in_taiwan_words_finds_the_mainland_passage(searcher):
