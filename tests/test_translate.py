@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.lexical import STOP_WORDS
 from app.translate import Dictionary, american_spellings, domain_terms, english_words, lemmas, read_domain_terms
 
 
@@ -186,3 +187,10 @@ def test_a_thing_the_documents_never_name_is_one_content_word_of_its_own(searche
     plan = searcher.plan("the interest rate on the loan", searcher.generation)
     assert plan.units == ((), ("贷款",)) and plan.names_absent
     assert not searcher.plan("the interest on the loan", searcher.generation).names_absent
+
+
+def test_chat_words_translate_to_nothing(dictionary):
+    # now → 如今/现在/眼前 and reckons → nothing useful: the searched query carries only the content.
+    assert [key for key, _ in dictionary.translate_spans("bloke who reckons he took no day off, apparently")] == ["day off"]
+    assert [key for key, _ in dictionary.translate_spans("what's the bonus based on now")] == ["bonus", "based on"]
+    assert "still" not in STOP_WORDS  # "still a problem" asks whether it persists: 仍然
