@@ -149,6 +149,13 @@ def test_follow_up_reuses_topic_and_nonsense_gets_a_plain_refusal(page):
     assert "没有找到可靠的段落" in reply
 
 
+def test_a_question_about_something_never_mentioned_shows_passages_as_no_answer(page):
+    reply = ask(page, "what interest rate did we get on that Israeli government loan?")
+    page.screenshot(path=str(SHOTS / "04b-never-mentioned.png"))
+    assert "interest rate → —" in page.locator("#effective").inner_text()
+    assert reply.startswith("未找到直接回答") and "相关度 65%" in reply  # relevance held below an answer's
+
+
 def test_admin_uploads_a_summary_and_finds_it_after_rebuild(page, app_url):
     sent = []  # every request the page makes: the password may only travel to /admin/login
     page.on("request", lambda request: sent.append((request.url, request.post_data_buffer or b"")))
