@@ -314,6 +314,15 @@ class Dictionary:
         """The phrase key `span` reads as when any of its words is inflected, in the question or
         in the key, or misspelt: "miss charges" is the key "missed charge", "took over" reads "take
         over", "seperate account" "separate account"."""
+        phrases = self._phrase_forms()
+        for forms in itertools.product(*(self._known_forms(w) + self._corrections(w) for w in span)):
+            key = phrases.get(forms)
+            if key is not None:
+                return key, self.table[key]
+        return None
+
+    def _phrase_forms(self) -> dict[tuple[str, ...], str]:
+        """Each form of each phrase key's words (their known inflections) → the key; made once."""
         if self._phrases is None:
             self._phrases = {}
             for key in sorted(self.table, key=lambda k: (-(self.table[k][0][1] if self.table[k] else 2.0), k)):
@@ -321,11 +330,7 @@ class Dictionary:
                 if 1 < len(words) <= MAX_PHRASE:
                     for forms in itertools.product(*(self._known_forms(w) for w in words)):
                         self._phrases.setdefault(forms, key)
-        for forms in itertools.product(*(self._known_forms(w) + self._corrections(w) for w in span)):
-            key = self._phrases.get(forms)
-            if key is not None:
-                return key, self.table[key]
-        return None
+        return self._phrases
 
     def _closed_compound(self, word: str) -> tuple[str, list[tuple[str, float]]] | None:
         """A word written closed that the table holds as a phrase: takeover is "take over",
@@ -333,12 +338,12 @@ class Dictionary:
         phrase a key in any of its forms: takeovers is "take over" too)."""
         if "-" in word or len(word) < 5:
             return None
-        self._inflected_phrase([word, word])  # builds the phrase forms
+        phrases = self._phrase_forms()
         for form in dict.fromkeys(regular_forms(word)):
             for cut in range(2, len(form) - 1):
                 parts = (self._known_forms(form[:cut]), self._known_forms(form[cut:]))
                 key = next((key for forms in itertools.product(*parts)
-                            if (key := self._phrases.get(forms)) is not None and self.table[key]), None)
+                            if (key := phrases.get(forms)) is not None and self.table[key]), None)
                 if key is None and self.table.get(hyphened := f"{form[:cut]}-{form[cut:]}"):
                     key = hyphened
                 if key is not None:  # parts as written or inflected, never corrected: beaming is no "be among"
