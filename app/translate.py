@@ -238,7 +238,7 @@ class Dictionary:
                 candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(held)}
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
-        return cls(table, frozenset(glosses_with) | untranslatable, framing, untranslatable)
+        return cls(table, frozenset(glosses_with), framing, untranslatable)
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
