@@ -39,6 +39,9 @@ MODEL_FILE = DATA / "confidence.json"
 # the documents whatever the models say: no off-topic question of the fitting data comes near
 # (none of 181 above 0.7), while a casual question e5 finds close to general chat can.
 COVERED = 0.75
+# The share of its probability a passage that cannot answer (a figure it does not state, a thing
+# the documents never mention) shows as its relevance.
+UNSTATED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,11 @@ class ConfidenceModel:
         """The probability that this passage answers the question; below `high_at` when the question
         asks for a figure the passage does not state (how long the outpatient wait is, where the
         documents only say the wait was cut: 8 of the 15 tune-half unanswerable questions that read
-        as answered, for 3 of 150 answered ones shown as weak)."""
+        as answered, for 3 of 150 answered ones shown as weak), or names a thing the documents never
+        mention. Such a passage shows half its probability: just under `high_at` (65 %) read as
+        nearly an answer for a passage that cannot be one."""
         probability = self.answers.probability(evidence)
-        return min(probability, self.high_at * 0.999) if evidence.unstated else probability
+        return min(probability * UNSTATED_SHARE, self.high_at * 0.999) if evidence.unstated else probability
 
     def level(self, passages: list[Evidence]) -> str:
         """`none`, `weak` or `high` for a result whose best passages have this evidence."""

@@ -128,6 +128,7 @@ def test_a_question_asking_for_a_figure_its_passage_does_not_state_is_no_answer(
     assert model.relevance(strong) >= model.high_at and model.level([strong]) == "high"
     unstated = replace(strong, unstated=1.0)
     assert model.relevance(unstated) < model.high_at and model.level([unstated]) == "weak"
+    assert model.relevance(unstated) == pytest.approx(model.answers.probability(strong) / 2)  # shown as no answer
 
 
 @pytest.mark.parametrize("question", [
