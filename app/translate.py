@@ -35,6 +35,9 @@ UNTRANSLATABLE = ("-",)  # the curated mark of a content word the documents have
 TABLE_VERSION = 4  # raise when the table is built differently from the same sources
 PER_KEY = 4  # candidates kept per English word or phrase
 MAX_PHRASE = 3
+#: A phrasal verb may hold its object between verb and particle: "handed it over", "sort them out".
+OBJECT_PRONOUNS = frozenset("it them him her this that these those everything something stuff".split())
+PARTICLES = frozenset("up out off over down in back on away through around round".split())
 WEAK_SENSE = 0.5  # a sense below this share of the word's best one is noise
 GENERIC_GLOSSES = 250  # a word in more CC-CEDICT glosses than this is generic …
 GENERIC_WEIGHT = 0.5  # … and its translations count this much
@@ -268,6 +271,11 @@ class Dictionary:
         spans = []
         position = 0
         while position < len(words):
+            separable = self._separable(words[position : position + 3])
+            if separable is not None:  # "handed it over" is "hand over", "sort them out" "sort out"
+                spans.append((separable[0], separable[1][:per_word]))
+                position += 3
+                continue
             for size in range(min(MAX_PHRASE, len(words) - position), 0, -1):
                 span = words[position : position + size]
                 if size == 1 and self.is_stop(span[0]):
@@ -285,6 +293,14 @@ class Dictionary:
                     continue
             position += 1
         return spans
+
+    def _separable(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
+        """The phrasal verb a verb, an object pronoun and a particle read as (handed it over → hand
+        over, sort them out → sort out); None when they are not one the table translates."""
+        if len(span) < 3 or span[1] not in OBJECT_PRONOUNS or span[2] not in PARTICLES:
+            return None
+        found = self._lookup([span[0], span[2]])
+        return found if found is not None and found[1] else None
 
     def _lookup(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
         """The table key `span` reads as (its last word in its best-translated form) and its terms;

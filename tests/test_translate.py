@@ -91,6 +91,17 @@ def test_a_word_written_closed_reads_as_the_phrase_the_table_holds(dictionary):
     assert table.translate("beaming") == []  # parts are never corrected: "aming" is no "among"
 
 
+def test_a_phrasal_verb_holding_its_object_reads_as_the_phrase(dictionary):
+    # "handed it over" was hand → 人手 and over → nothing; now it is the key "hand over".
+    assert [key for key, _ in dictionary.translate_spans("after they handed it over to an outside firm")][1] == "hand over"
+    assert dictionary.translate_spans("did the union sort them out")[-1][0] == "sort out"
+    table = Dictionary({"hand over": [("移交", 1.0)], "hand": [("人手", 1.0)], "it": []},
+                       english=frozenset({"hand", "over", "it", "keep"}))
+    assert table.translate("they handed it over") == [("移交", 1.0)]
+    assert table.translate("a hand it") == [("人手", 1.0)]  # no particle: no phrasal verb
+    assert table.translate("keep it over") == []  # no such phrase: the words as they are
+
+
 def test_a_misspelt_word_of_a_phrase_is_read_as_its_correction(dictionary):
     assert dictionary.translate_spans("is there a seperate account")[-1] == ("separate account", [("专户", 1.0)])
 
