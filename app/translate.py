@@ -120,6 +120,16 @@ def regular_forms(word: str) -> list[str]:
     return forms
 
 
+def inflections(word: str) -> set[str]:
+    """The word and its regular inflections (-s, -es, -ed, -ing; a final e or y as English drops or
+    changes it): what a typo in an inflected word is one edit from."""
+    stem = word[:-1] if word.endswith("e") else word
+    forms = {word, word + "s", word + "es", stem + "ed", stem + "ing"}
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        forms |= {word[:-1] + "ies", word[:-1] + "ied"}
+    return forms
+
+
 @functools.lru_cache(maxsize=65536)
 def _dictionary_lemma(word: str) -> str:
     import simplemma
@@ -342,10 +352,16 @@ class Dictionary:
         if self._phrases is None:
             self._phrases = {}
             for key in sorted(self.table, key=lambda k: (-(self.table[k][0][1] if self.table[k] else 2.0), k)):
-                words = key.split()
-                if 1 < len(words) <= MAX_PHRASE:
-                    for forms in itertools.product(*(self._known_forms(w) for w in words)):
-                        self._phrases.setdefault(forms, key)
+                # A hyphenated key is also its words written apart (three level management is
+                # "three-level management", clean up "clean-up"), unless they are all stop words:
+                # "how to" is no "how-to".
+                apart = tuple(key.replace("-", " ").split())
+                for words in dict.fromkeys((tuple(key.split()), apart)):
+                    if words == apart != tuple(key.split()) and all(w in STOP_WORDS for w in words):
+                        continue
+                    if 1 < len(words) <= MAX_PHRASE:
+                        for forms in itertools.product(*(self._known_forms(w) for w in words)):
+                            self._phrases.setdefault(forms, key)
         return self._phrases
 
     def _closed_compound(self, word: str) -> tuple[str, list[tuple[str, float]]] | None:
@@ -385,14 +401,14 @@ class Dictionary:
             self._neighbours = {}
             for key, terms in self.table.items():  # empty entries swallow phrases; they correct nothing
                 if terms and " " not in key and len(key) >= TYPO_MIN_LETTERS - 1:
-                    for variant in _deletions(key) | {key}:
-                        self._neighbours.setdefault(variant, set()).add(key)
-        candidates = set()
-        for variant in _deletions(word) | {word}:
-            candidates |= self._neighbours.get(variant, set())
-        candidates = sorted((c for c in candidates if _one_edit(word, c)),
-                            key=lambda c: (-self.table[c][0][1], c))
-        return candidates[0] if candidates else None
+                    for form in inflections(key):  # a typo in the ending: cooperatng → cooperating → cooperate
+                        for variant in _deletions(form) | {form}:
+                            self._neighbours.setdefault(variant, set()).add((form, key))
+        found = {pair for variant in _deletions(word) | {word} for pair in self._neighbours.get(variant, ())
+                 if _one_edit(word, pair[0])}
+        # A key itself before a key through its inflection: meetign is "meeting", not "meet".
+        candidates = {key for form, key in found if form == key} or {key for _, key in found}
+        return min(candidates, key=lambda c: (-self.table[c][0][1], c)) if candidates else None
 
     def save(self, folder: Path) -> Path:
         path = folder / "translations.json"

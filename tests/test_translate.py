@@ -102,6 +102,19 @@ def test_a_phrasal_verb_holding_its_object_reads_as_the_phrase(dictionary):
     assert table.translate("keep it over") == []  # no such phrase: the words as they are
 
 
+def test_a_typo_in_an_ending_is_read_as_the_inflected_word(dictionary):
+    # The typo is in the ending, so no base form is one edit away: the inflections of the table's words are.
+    assert dictionary.correction("cooperatng") == "cooperate" and dictionary.correction("complainng") == "complain"
+    assert dictionary.correction("meetigns") == "meeting"  # a key itself before a key through its inflection
+    assert dictionary.translate_spans("teams competing but still cooperatng?")[-1][0] == "cooperate"
+
+
+def test_a_hyphenated_key_matches_its_words_written_apart(dictionary):
+    spans = dictionary.translate_spans("quality management, they use three level management?")
+    assert ("three-level management", [("三级", 1.0), ("管理制度", 0.9), ("管理", 0.8)]) in spans
+    assert "how-to" not in [key for key, _ in dictionary.translate_spans("how to make dumplings")]  # all stop words
+
+
 def test_a_misspelt_word_of_a_phrase_is_read_as_its_correction(dictionary):
     assert dictionary.translate_spans("is there a seperate account")[-1] == ("separate account", [("专户", 1.0)])
 
