@@ -89,7 +89,9 @@ def read_domain_terms(path: Path) -> dict[str, tuple[str, ...]]:
             continue
         english, tab, chinese = line.partition("\t")
         key = " ".join(english_words(english))  # as a question's words read: women's committee → women committee
-        if not tab or not key or key in table or len(key.split()) > MAX_PHRASE:
+        # A key whose digits vanish into one other word would translate that word ("top 10" is "top").
+        lost = " " not in key and key != english.strip().lower() and "'" not in english
+        if not tab or not key or key in table or len(key.split()) > MAX_PHRASE or lost:
             raise ValueError(f"{path.name} line {number}: duplicate or malformed entry {english!r}")
         table[key] = tuple(chinese.split())
     return table

@@ -172,6 +172,9 @@ def test_a_duplicate_curated_entry_is_an_error(tmp_path):
     table.write_text("go to the villages\t下基层\n", "utf-8")  # longer than a phrase is ever read
     with pytest.raises(ValueError, match="line 1"):
         read_domain_terms(table)
+    table.write_text("top 10\t十佳\n", "utf-8")  # reads as "top": every top would be 十佳
+    with pytest.raises(ValueError, match="line 1"):
+        read_domain_terms(table)
 
 
 def test_framing_words_are_no_content_but_an_untranslatable_word_is(searcher, dictionary):
