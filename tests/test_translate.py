@@ -130,6 +130,11 @@ def test_general_words_take_the_sense_questions_mean(dictionary):
     assert dictionary.translate_spans("the institute")[-1] == ("institute", [("所", 1.0)])  # not 确立, "to institute"
     assert terms(dictionary, "sign the contract")[0] == "签订"  # not 指标
     assert "专户" in terms(dictionary, "a separate bank account")
+    # Senses no staff question means: keep was 喂养 ("to feed"), bad 交代, best 尖端, ops 运营.
+    assert dictionary.translate_spans("keep")[0] == ("keep", [("保持", 1.0), ("坚持", 0.9)])
+    assert terms(dictionary, "how bad was it")[0] == "差" and terms(dictionary, "the best")[0] == "最好"
+    assert dictionary.translate_spans("cataract ops")[-1][1][0][0] == "手术"
+    assert dictionary.translate("I think it's right") == []  # chat words frame the question
 
 
 def test_a_compound_with_a_plural_first_word_reads_as_its_singular():
