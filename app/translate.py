@@ -181,7 +181,8 @@ class Dictionary:
         # Curated words and phrases the documents have no term for (weather, interest rate): each reads
         # as itself, with no Chinese term, and is a content word every passage lacks.
         self.absent = absent
-        self._neighbours: dict[str, set[str]] | None = None  # deletion variant -> table words, for typos
+        # deletion variant -> (a table word or its inflection, the table word), for typos
+        self._neighbours: dict[str, set[tuple[str, str]]] | None = None
         self._phrases: dict[tuple[str, ...], str] | None = None  # each word's form -> phrase key
 
     def is_translatable(self, word: str) -> bool:
@@ -395,8 +396,9 @@ class Dictionary:
         return [form for i, form in enumerate(self.forms(word)) if not i or form in self.english or form in self.table]
 
     def correction(self, word: str) -> str | None:
-        """The one dictionary word one edit away from `word` (a letter wrong, missing, added or two
-        swapped) that translates best, for words of five letters or more; None if there is none."""
+        """The dictionary word one edit away from `word` (a letter wrong, missing, added or two
+        swapped), itself or in an inflection (cooperatng → cooperate), that translates best, for
+        words of five letters or more; None if there is none."""
         if len(word) < TYPO_MIN_LETTERS:
             return None
         if self._neighbours is None:
