@@ -100,6 +100,8 @@ def prepare(settings: Settings, say=print) -> Searcher:
         for skipped in report.skipped:
             say(f"跳过 {skipped['file']}：{skipped['reason']}")
     searcher = Searcher(settings)
-    # Load the model, the index and the English reading (simplemma's dictionary) before the first visitor.
+    # Load the model, the index and the English reading (simplemma's dictionary, the phrase and
+    # typo indexes) before the first visitor.
     searcher.search("how did hospitals handle 院务公开?", 1)
+    searcher.generation.translations.warm()
     return searcher

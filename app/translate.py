@@ -395,12 +395,8 @@ class Dictionary:
         """The word and those of its base forms that are words (nurses → nurse, not "nurs")."""
         return [form for i, form in enumerate(self.forms(word)) if not i or form in self.english or form in self.table]
 
-    def correction(self, word: str) -> str | None:
-        """The dictionary word one edit away from `word` (a letter wrong, missing, added or two
-        swapped), itself or in an inflection (cooperatng → cooperate), that translates best, for
-        words of five letters or more; None if there is none."""
-        if len(word) < TYPO_MIN_LETTERS:
-            return None
+    def _typo_index(self) -> dict[str, set[tuple[str, str]]]:
+        """Each deletion variant of each table word and its inflections → (that form, the word); made once."""
         if self._neighbours is None:
             self._neighbours = {}
             for key, terms in self.table.items():  # empty entries swallow phrases; they correct nothing
@@ -408,7 +404,23 @@ class Dictionary:
                     for form in inflections(key):  # a typo in the ending: cooperatng → cooperating → cooperate
                         for variant in _deletions(form) | {form}:
                             self._neighbours.setdefault(variant, set()).add((form, key))
-        found = {pair for variant in _deletions(word) | {word} for pair in self._neighbours.get(variant, ())
+        return self._neighbours
+
+    def warm(self) -> "Dictionary":
+        """Make the phrase-forms and typo indexes now (about a second), not in a visitor's first
+        question that needs them."""
+        self._phrase_forms()
+        self._typo_index()
+        return self
+
+    def correction(self, word: str) -> str | None:
+        """The dictionary word one edit away from `word` (a letter wrong, missing, added or two
+        swapped), itself or in an inflection (cooperatng → cooperate), that translates best, for
+        words of five letters or more; None if there is none."""
+        if len(word) < TYPO_MIN_LETTERS:
+            return None
+        neighbours = self._typo_index()
+        found = {pair for variant in _deletions(word) | {word} for pair in neighbours.get(variant, ())
                  if _one_edit(word, pair[0])}
         # A key itself before a key through its inflection: meetign is "meeting", not "meet".
         candidates = {key for form, key in found if form == key} or {key for _, key in found}

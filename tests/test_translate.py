@@ -109,6 +109,15 @@ def test_a_typo_in_an_ending_is_read_as_the_inflected_word(dictionary):
     assert dictionary.translate_spans("teams competing but still cooperatng?")[-1][0] == "cooperate"
 
 
+def test_warming_makes_the_phrase_and_typo_indexes_before_a_question_needs_them():
+    table = Dictionary({"take over": [("托管", 1.0)], "meeting": [("会议", 1.0)]},
+                       english=frozenset({"take", "over", "meeting"}))
+    assert table._phrases is None and table._neighbours is None  # made lazily …
+    assert table.warm() is table and table._phrases is not None and table._neighbours is not None  # … or now
+    assert ("meetings", "meeting") in table._neighbours["meetngs"]  # an inflection's deletion variant
+    assert table.correction("meetngs") == "meeting" and table.translate("it takes over") == [("托管", 1.0)]
+
+
 def test_a_hyphenated_key_matches_its_words_written_apart(dictionary):
     spans = dictionary.translate_spans("quality management, they use three level management?")
     assert ("three-level management", [("三级", 1.0), ("管理制度", 0.9), ("管理", 0.8)]) in spans
