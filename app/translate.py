@@ -355,13 +355,14 @@ class Dictionary:
         if self._phrases is None:
             self._phrases = {}
             for key in sorted(self.table, key=lambda k: (-(self.table[k][0][1] if self.table[k] else 2.0), k)):
+                readings = [tuple(key.split())]
                 # A hyphenated key is also its words written apart (three level management is
                 # "three-level management", clean up "clean-up"), unless they are all stop words:
                 # "how to" is no "how-to".
                 apart = tuple(key.replace("-", " ").split())
-                for words in dict.fromkeys((tuple(key.split()), apart)):
-                    if words == apart != tuple(key.split()) and all(w in STOP_WORDS for w in words):
-                        continue
+                if apart != readings[0] and not all(word in STOP_WORDS for word in apart):
+                    readings.append(apart)
+                for words in readings:
                     if 1 < len(words) <= MAX_PHRASE:
                         for forms in itertools.product(*(self._known_forms(w) for w in words)):
                             self._phrases.setdefault(forms, key)
