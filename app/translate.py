@@ -158,6 +158,16 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
+def _typo_cost(typed: str, meant: str) -> int | None:
+    """How likely a hand slip turns `meant` into `typed`, one edit apart: 0 for a letter left out
+    or two swapped (letters → leters, their → thier), 1 for a letter wrong or added; None when the
+    first letter differs, which typists rarely get wrong (visting is visiting, not listing; biking
+    is no typo of hiking)."""
+    if typed[:1] != meant[:1] and typed[:2] != meant[1::-1]:
+        return None
+    return 0 if len(typed) < len(meant) or (len(typed) == len(meant) and sorted(typed) == sorted(meant)) else 1
+
+
 def _one_edit(a: str, b: str) -> bool:
     """Whether `a` and `b` differ by one substitution, insertion, deletion or adjacent swap."""
     if a == b or abs(len(a) - len(b)) > 1:
@@ -421,11 +431,12 @@ class Dictionary:
         if len(word) < TYPO_MIN_LETTERS:
             return None
         neighbours = self._typo_index()
-        found = {pair for variant in _deletions(word) | {word} for pair in neighbours.get(variant, ())
-                 if _one_edit(word, pair[0])}
-        # A key itself before a key through its inflection: meetign is "meeting", not "meet".
-        candidates = {key for form, key in found if form == key} or {key for _, key in found}
-        return min(candidates, key=lambda c: (-self.table[c][0][1], c)) if candidates else None
+        found = {(cost, form != key, key) for variant in _deletions(word) | {word}
+                 for form, key in neighbours.get(variant, ())
+                 if _one_edit(word, form) and (cost := _typo_cost(word, form)) is not None}
+        # The likelier slip first (leters is "letters", not "later"), then a key itself before a
+        # key through its inflection (meetign is "meeting", not "meet"), then the best translated.
+        return min(found, key=lambda c: (c[0], c[1], -self.table[c[2]][0][1], c[2]))[2] if found else None
 
     def save(self, folder: Path) -> Path:
         path = folder / "translations.json"

@@ -109,6 +109,15 @@ def test_a_typo_in_an_ending_is_read_as_the_inflected_word(dictionary):
     assert dictionary.translate_spans("teams competing but still cooperatng?")[-1][0] == "cooperate"
 
 
+def test_a_typo_is_read_as_the_likelier_slip(dictionary):
+    # A letter left out before a letter wrong: "leters" was "later", and the banners question got nothing.
+    assert dictionary.correction("leters") == "letters" and dictionary.correction("radation") == "radiation"
+    assert "锦旗" in terms(dictionary, "how many thank-you leters and banners?")
+    # The first letter is rarely the slip: "visting" was "listing", "biking" was "hiking", "bigest" "digest".
+    assert dictionary.correction("visting") == "visit" and dictionary.correction("bigest") is None
+    assert dictionary.correction("biking") is None
+
+
 def test_warming_makes_the_phrase_and_typo_indexes_before_a_question_needs_them():
     table = Dictionary({"take over": [("托管", 1.0)], "meeting": [("会议", 1.0)]},
                        english=frozenset({"take", "over", "meeting"}))
