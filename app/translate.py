@@ -6,7 +6,9 @@ is inverted into an English → Chinese table, restricted to the words that occu
 corpus — which removes most dictionary noise — and stored with each index generation. A curated
 table of hospital-administration English (`app/data/hospital_en.tsv`: lay and British words,
 the hospital sense of common words, framing words that translate to nothing) takes precedence,
-and British spellings are read as CC-CEDICT's American ones.
+and British spellings are read as CC-CEDICT's American ones. Slang and idioms the dictionary
+cannot read word by word (big cheese, crack the whip, dosh) are written as plain English in
+`app/data/casual_en.tsv` and take that plain wording's terms (big cheese → leader → 领导).
 
 The rest of the noise is pruned by the dictionary's own statistics: a sense far weaker than a
 word's best one is dropped (a word buried in a long gloss), and a word that CC-CEDICT uses in
@@ -32,7 +34,7 @@ from .config import DATA
 from .lexical import STOP_WORDS
 
 UNTRANSLATABLE = ("-",)  # the curated mark of a content word the documents have no term for
-TABLE_VERSION = 4  # raise when the table is built differently from the same sources
+TABLE_VERSION = 5  # raise when the table is built differently from the same sources
 PER_KEY = 4  # candidates kept per English word or phrase
 MAX_PHRASE = 3
 #: A phrasal verb may hold its object between verb and particle: "handed it over", "sort them out".
@@ -94,6 +96,26 @@ def read_domain_terms(path: Path) -> dict[str, tuple[str, ...]]:
         if not tab or not key or key in table or len(key.split()) > MAX_PHRASE or lost:
             raise ValueError(f"{path.name} line {number}: duplicate or malformed entry {english!r}")
         table[key] = tuple(chinese.split())
+    return table
+
+
+def casual_paraphrases() -> dict[str, str]:
+    """The curated slang and idioms (app/data/casual_en.tsv) → their plain English."""
+    return read_paraphrases(DATA / "casual_en.tsv")
+
+
+def read_paraphrases(path: Path) -> dict[str, str]:
+    """Slang or idiom → its plain English ("" for a filler that means nothing: kinda, y'know).
+    A duplicate or malformed entry is an error."""
+    table: dict[str, str] = {}
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, tab, plain = line.partition("\t")
+        key = " ".join(english_words(english))
+        if not tab or not key or key in table or len(key.split()) > MAX_PHRASE:
+            raise ValueError(f"{path.name} line {number}: duplicate or malformed entry {english!r}")
+        table[key] = plain.strip()
     return table
 
 
@@ -264,7 +286,17 @@ class Dictionary:
                 candidates[key] = {term: 1.0 - 0.1 * rank for rank, term in enumerate(held)}
         table = {key: sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0])))[:PER_KEY]
                  for key, found in candidates.items()}
-        return cls(table, frozenset(glosses_with), framing, untranslatable)
+        plain = cls(dict(table), frozenset(glosses_with), framing, untranslatable)
+        fillers = set()
+        for key, wording in casual_paraphrases().items():  # curated terms stay; CC-CEDICT's give way
+            if key in curated:
+                continue
+            if not wording:
+                table[key] = []
+                fillers.add(key)
+            elif found := strongest(plain.translate_spans(wording))[:PER_KEY]:
+                table[key] = found
+        return cls(table, frozenset(glosses_with), framing | fillers, untranslatable)
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
@@ -461,6 +493,7 @@ def table_identity() -> str:
     cedict = cedict_path()
     digest = hashlib.sha256(f"{TABLE_VERSION}\n".encode())
     digest.update((DATA / "hospital_en.tsv").read_bytes())
+    digest.update((DATA / "casual_en.tsv").read_bytes())
     digest.update(cedict.name.encode() + str(cedict.stat().st_size).encode())
     return digest.hexdigest()[:16]
 

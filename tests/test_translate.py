@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.lexical import STOP_WORDS
-from app.translate import Dictionary, american_spellings, domain_terms, english_words, lemmas, read_domain_terms
+from app.translate import (Dictionary, american_spellings, casual_paraphrases, domain_terms, english_words, lemmas,
+                           read_domain_terms, read_paraphrases)
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +199,29 @@ def test_a_duplicate_curated_entry_is_an_error(tmp_path):
     table.write_text("top 10\t十佳\n", "utf-8")  # reads as "top": every top would be 十佳
     with pytest.raises(ValueError, match="line 1"):
         read_domain_terms(table)
+
+
+def test_slang_reads_as_the_plain_english_it_stands_for(dictionary):
+    """app/data/casual_en.tsv: "pull a sickie" is sick leave, a rota is a duty roster; the plain
+    wording's terms are the slang's, inflected as any key is ("pulled a sickie")."""
+    assert casual_paraphrases()["pull a sickie"] == "sick leave"
+    assert terms(dictionary, "who pulled a sickie") == terms(dictionary, "sick leave") == ["请假"]
+    assert terms(dictionary, "the night rota") == ["值夜班", "排班"]
+    # A filler is no content word; a curated hospital entry keeps its own terms (gaffer is 主管).
+    assert dictionary.is_framing("kinda") and dictionary.translate("kinda") == []
+    assert casual_paraphrases()["gaffer"] == "supervisor" and terms(dictionary, "gaffer") == ["主管"]
+
+
+def test_a_duplicate_or_long_slang_entry_is_an_error(tmp_path):
+    table = tmp_path / "casual.tsv"
+    table.write_text("# comment\nbig cheese\tleader\nkinda\t\n", "utf-8")
+    assert read_paraphrases(table) == {"big cheese": "leader", "kinda": ""}
+    table.write_text("dosh\tmoney\nDosh\tcash\n", "utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        read_paraphrases(table)
+    table.write_text("elephant in the room\tignored problem\n", "utf-8")  # four words are never read as one key
+    with pytest.raises(ValueError, match="line 1"):
+        read_paraphrases(table)
 
 
 def test_framing_words_are_no_content_but_an_untranslatable_word_is(searcher, dictionary):
