@@ -27,7 +27,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .config import DATA
@@ -85,18 +85,7 @@ def read_domain_terms(path: Path) -> dict[str, tuple[str, ...]]:
     """English word or phrase → Chinese terms, best first; an empty tuple for a framing word
     that translates to nothing, ("-",) for a content word no term stands for. A duplicate or
     malformed entry is an error."""
-    table: dict[str, tuple[str, ...]] = {}
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        english, tab, chinese = line.partition("\t")
-        key = " ".join(english_words(english))  # as a question's words read: women's committee → women committee
-        # A key whose digits vanish into one other word would translate that word ("top 10" is "top").
-        lost = " " not in key and key != english.strip().lower() and "'" not in english
-        if not tab or not key or key in table or len(key.split()) > MAX_PHRASE or lost:
-            raise ValueError(f"{path.name} line {number}: duplicate or malformed entry {english!r}")
-        table[key] = tuple(chinese.split())
-    return table
+    return {key: tuple(chinese.split()) for key, chinese in _entries(path)}
 
 
 def casual_paraphrases() -> dict[str, str]:
@@ -107,16 +96,25 @@ def casual_paraphrases() -> dict[str, str]:
 def read_paraphrases(path: Path) -> dict[str, str]:
     """Slang or idiom → its plain English ("" for a filler that means nothing: kinda, y'know).
     A duplicate or malformed entry is an error."""
-    table: dict[str, str] = {}
+    return {key: plain.strip() for key, plain in _entries(path)}
+
+
+def _entries(path: Path) -> Iterator[tuple[str, str]]:
+    """The (key, value) lines of a curated English table, each key as a question's words read it
+    (women's committee → women committee); raises ValueError naming the line of a duplicate or
+    malformed entry."""
+    keys: set[str] = set()
     for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        english, tab, plain = line.partition("\t")
+        english, tab, value = line.partition("\t")
         key = " ".join(english_words(english))
-        if not tab or not key or key in table or len(key.split()) > MAX_PHRASE:
+        # A key whose digits vanish into one other word would translate that word ("top 10" is "top").
+        lost = " " not in key and key != english.strip().lower() and "'" not in english
+        if not tab or not key or key in keys or len(key.split()) > MAX_PHRASE or lost:
             raise ValueError(f"{path.name} line {number}: duplicate or malformed entry {english!r}")
-        table[key] = plain.strip()
-    return table
+        keys.add(key)
+        yield key, value
 
 
 def lemmas(word: str) -> list[str]:
