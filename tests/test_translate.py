@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from app.lexical import STOP_WORDS
-from app.translate import (Dictionary, american_spellings, casual_paraphrases, domain_terms, english_words, lemmas,
-                           read_domain_terms, read_paraphrases)
+from app.translate import (
+    Dictionary,
+    american_spellings,
+    casual_paraphrases,
+    domain_terms,
+    english_words,
+    lemmas,
+    read_domain_terms,
+    read_paraphrases,
+)
 
 
 @pytest.fixture(scope="module")
