@@ -121,7 +121,7 @@ class Admin:
                            embedder=self.searcher.embedder)
         except IndexProblem as problem:
             return f"重建失败：{inert(str(problem))}", render_status(index_status(self.settings))
-        _ = self.searcher.generation  # switch to the new generation now, not on the next question
+        _ = self.searcher.generation  # switch to the new generation, its English reading warmed, now
         lines = [f"重建完成：{result.documents} 个文档，{result.chunks} 个段落，新计算 {result.embedded_chunks} 个段落、"
                  f"{result.embedded_windows} 个句子的向量，"
                  f"用时 {result.seconds:.1f} 秒。"]

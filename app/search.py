@@ -163,6 +163,7 @@ class Searcher:
         self._stores: tuple[tuple, DenseStore | None, LexicalStore | None] = ((), None, None)
         self._lock = threading.Lock()
         self._background_lock = threading.Lock()
+        self._serving = False  # set by `warm`: every generation switched to is made ready before it answers
 
     @property
     def embedder(self) -> Embedder:
@@ -179,12 +180,23 @@ class Searcher:
             if self._generation is None or (name and name != self._generation.name):
                 try:
                     self._generation = load_generation(self.settings.index)
+                    if self._serving:
+                        self._generation.translations.warm()
                 except IndexCorrupt:
                     if self._generation is None:
                         raise
                     log.exception("new index generation %s unreadable; still serving %s",
                                   name, self._generation.name)
             return self._generation
+
+    def warm(self) -> "Searcher":
+        """Get ready to serve: load the model, the index and the English reading (simplemma's
+        dictionary, the phrase and typo indexes, about a second) now, not in a visitor's first
+        question, and do the same for every generation a rebuild switches to."""
+        self._serving = True
+        self.search("how did hospitals handle 院务公开?", 1)
+        self.generation.translations.warm()
+        return self
 
     @property
     def background(self) -> np.ndarray:

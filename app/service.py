@@ -99,9 +99,4 @@ def prepare(settings: Settings, say=print) -> Searcher:
         say(f"索引就绪：{report.documents} 个文档，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒")
         for skipped in report.skipped:
             say(f"跳过 {skipped['file']}：{skipped['reason']}")
-    searcher = Searcher(settings)
-    # Load the model, the index and the English reading (simplemma's dictionary, the phrase and
-    # typo indexes) before the first visitor.
-    searcher.search("how did hospitals handle 院务公开?", 1)
-    searcher.generation.translations.warm()
-    return searcher
+    return Searcher(settings).warm()

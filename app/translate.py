@@ -178,26 +178,24 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
-def _typo_cost(typed: str, meant: str) -> int | None:
-    """How likely a hand slip turns `meant` into `typed`, one edit apart: 0 for a letter left out
-    or two swapped (letters → leters, their → thier), 1 for a letter wrong or added; None when the
-    first letter differs, which typists rarely get wrong (visting is visiting, not listing; biking
-    is no typo of hiking)."""
-    if typed[:1] != meant[:1] and typed[:2] != meant[1::-1]:
+def _slip(typed: str, meant: str) -> int | None:
+    """How likely a hand slip turned `meant` into `typed`: 0 for a letter left out or two swapped
+    (letters → leters, their → thier), 1 for a letter wrong or added; None when the two are not one
+    edit apart, or when the first letter differs, which typists rarely get wrong (visting is
+    visiting, not listing; biking is no typo of hiking)."""
+    if typed == meant or abs(len(typed) - len(meant)) > 1 or (typed[:1] != meant[:1] and typed[:2] != meant[1::-1]):
         return None
-    return 0 if len(typed) < len(meant) or (len(typed) == len(meant) and sorted(typed) == sorted(meant)) else 1
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Whether `a` and `b` differ by one substitution, insertion, deletion or adjacent swap."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diffs = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
-                                    and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+    if len(typed) == len(meant):
+        diffs = [i for i, (a, b) in enumerate(zip(typed, meant)) if a != b]
+        if len(diffs) == 1:
+            return 1
+        swapped = len(diffs) == 2 and diffs[1] == diffs[0] + 1 and typed[diffs[0]] == meant[diffs[1]] \
+            and typed[diffs[1]] == meant[diffs[0]]
+        return 0 if swapped else None
+    short, long_ = sorted((typed, meant), key=len)
+    if not any(long_[:i] + long_[i + 1:] == short for i in range(len(long_))):
+        return None
+    return 0 if len(typed) < len(meant) else 1
 
 
 class Dictionary:
@@ -463,7 +461,7 @@ class Dictionary:
         neighbours = self._typo_index()
         found = {(cost, form != key, key) for variant in _deletions(word) | {word}
                  for form, key in neighbours.get(variant, ())
-                 if _one_edit(word, form) and (cost := _typo_cost(word, form)) is not None}
+                 if (cost := _slip(word, form)) is not None}
         # The likelier slip first (leters is "letters", not "later"), then a key itself before a
         # key through its inflection (meetign is "meeting", not "meet"), then the best translated.
         return min(found, key=lambda c: (c[0], c[1], -self.table[c[2]][0][1], c[2]))[2] if found else None

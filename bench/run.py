@@ -478,7 +478,7 @@ def _durations(began: dict[str, float], end: float) -> dict[str, float]:
 
 
 def seed_latency(searcher: Searcher, texts: list[str], rounds: int, figures: dict) -> None:
-    searcher.generation.translations.warm()  # as the app does before its first visitor (app/service.py)
+    searcher.warm()  # as the app does before its first visitor (app/service.py)
     seed = latency(searcher, texts, rounds)
     stages = stage_latency(searcher, texts)
     generation = searcher.generation
