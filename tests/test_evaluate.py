@@ -53,3 +53,25 @@ def test_character_error_rate_counts_edits_over_the_reference_without_whitespace
 
     assert character_error_rate("门诊部 工作", "内诊部\n工作") == 1 / 5
     assert character_error_rate("门诊部", "门诊部门") == 1 / 3 and character_error_rate("门诊部", "") == 1.0
+
+
+def test_the_held_out_bench_pools_sets_per_way_of_asking_and_marks_the_goals(searcher):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("heldout", PROJECT_ROOT / "bench" / "heldout.py")
+    heldout = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(heldout)
+    sets = heldout.held_out_sets()
+    assert sets[:3] == ["styles", "fresh", "fresh2"] and sets[-1] == "named" and "train" not in sets
+    questions = [("styles", q) for name in ("casual_en", "offtopic")
+                 for q in read_questions(STYLES / f"{name}.jsonl", "report")]
+    styles, casual = heldout.measure(searcher, questions)
+    assert (styles["casual_en"].n, styles["casual_en"].hit5) == (15, 15)
+    assert styles["answerable"].n == 15 and casual["styles"].n == 15
+    assert styles["offtopic"].none == styles["offtopic"].n == 14
+    assert heldout.verdict("offtopic", styles["offtopic"]) == ("none 14/14 = 1.000 (≥ 0.9)", True)
+    short = heldout.Row()
+    for rank in (1, 2, None, 9):
+        short.add(rank, "weak")
+    assert heldout.verdict("keywords", short) == ("hit@5 2/4 = 0.500 (≥ 0.95)", False)
+    assert heldout.main(["--sets", "no-such-set"]) == 2
