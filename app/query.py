@@ -26,6 +26,16 @@ QUANTITY = re.compile(r"\bhow (?:much|many|long|often)\b|\bwhat(?:'s| is| was)? 
                       r"多少|几[个次天年月人名项台张元万%成倍岁]|比例|百分|平均|多久|多长", re.IGNORECASE)
 #: A figure stated in a sentence: digits, or a Chinese numeral counting something (××× is none).
 FIGURE = re.compile(r"[0-9]|[一二两三四五六七八九十百千万]+(?:个|项|次|人|元|名|台|张|年|月|天|倍|成|岁|分|所|家|条|例)")
+#: A question about an amount of money: its answer is a sum, not any figure ("how much did the
+#: new building cost" is not answered by the sentence that counts its floors).
+MONEY_ASKED = re.compile(r"\bhow much\b(?!\s+(?:time|longer))[^?？]*?\b(?:cost|spend|spent|pay|paid|price|money|budget|"
+                         r"rais|donat|charg|fee|salar|wage|dollar|yuan|rmb|fund|invest|borrow|loan|income|revenue|"
+                         r"earn|profit|bonus|subsid|allowance|dosh|cash|fork|shell)|"
+                         r"多少钱|多少元|多少万|花了多少|(?:费用|价格|金额|价钱|经费|资金|成本|投资|捐款|收入)(?:是|为|有|达)?多少",
+                         re.IGNORECASE)
+#: A sum stated: a number with a currency unit, an amount written to the cent (1310.00), or a currency sign.
+MONEY = re.compile(r"[0-9]+\.[0-9]{2}(?![0-9])|[0-9][0-9.,]*\s*(?:余|多)?(?:元|万|亿|美元|块|千元)|"
+                   r"[一二两三四五六七八九十百千万亿]+(?:余|多)?(?:元|万元|亿元|美元)|[¥$￥]")
 SENTENCE = re.compile(r"[^。！？；!?;\n]+")
 # English function words that are also acronyms of the corpus (HIS, the hospital information
 # system): typed in lower case as a word of an English sentence, they are the English word.
@@ -107,16 +117,18 @@ class QueryPlan:
     def unstated(self, folded: str) -> float:
         """1 when the passage cannot state what the question asks: the question names a thing the
         documents never mention, or asks for a figure and no sentence of the passage holding most
-        of the question's words states one (a heading may tie with its sentence), else 0: the
-        documents name the waiting time or the building's cost without the number."""
+        of the question's words states one (a heading may tie with its sentence) — a sum, when
+        the question asks about money —, else 0: the documents name the waiting time or the
+        building's cost without the number, or count the DR unit radiology asks for, not its price."""
         if self.names_absent:
             return 1.0
         if not self.asks_figure:
             return 0.0
+        figure = MONEY if MONEY_ASKED.search(self.text) else FIGURE
         sentences = SENTENCE.findall(folded) or [folded]
         shares = [self.covered_share(sentence) for sentence in sentences]
         most = max(shares)
-        return 0.0 if any(FIGURE.search(s) for s, share in zip(sentences, shares) if share >= most - 1e-9) else 1.0
+        return 0.0 if any(figure.search(s) for s, share in zip(sentences, shares) if share >= most - 1e-9) else 1.0
 
     def missing_weight(self, folded: str) -> float:
         """How specific the most specific question word a passage (folded text) lacks is: its IDF

@@ -131,6 +131,18 @@ def test_a_question_asking_for_a_figure_its_passage_does_not_state_is_no_answer(
     assert model.relevance(unstated) == pytest.approx(model.answers.probability(strong) / 2)  # shown as no answer
 
 
+def test_a_question_about_money_needs_a_sum_not_any_figure(searcher):
+    plan = searcher.plan("how much will the new DR machine radiology wants cost?", searcher.generation)
+    assert plan.unstated("望医院今明年为本科室引进一台数字化摄影机。") == 1.0  # a count, no price
+    assert plan.unstated("引进一台数字化摄影机，投资120万元。") == 0.0
+    assert searcher.plan("一日捐活动全院职工一共捐了多少钱？", searcher.generation).unstated("全院职工捐款达1310.00。") == 0.0
+    count = searcher.plan("how many machines did radiology ask for?", searcher.generation)
+    assert count.unstated("望医院今明年为本科室引进一台数字化摄影机。") == 0.0  # a count is what it asks
+    result = searcher.search("how much will the new DR machine radiology wants cost?", 3)
+    assert result.confidence == "weak" and "数字化摄影机" in result.hits[0].text  # the passage, not as an answer
+    assert result.hits[0].relevance < searcher.confidence_model.high_at
+
+
 @pytest.mark.parametrize("question", [
     "What's the average waiting time at the outpatient clinic?", "what is the bed occupancy rate",
     "what interest rate did we get on the loan", "what percent did it drop to", "平均住院日是几天",
