@@ -264,6 +264,8 @@ class Searcher:
         lexical_scores = np.zeros(len(rows), np.float32)
         lexical_scores[np.searchsorted(rows, lexical_rows)] = lexical_found
         fused = ranking.fused(self, plan, scores, lexical_scores)
+        if ranking.dense and ranking.lexical:
+            fused = fused + self.coverage_bonus(plan, generation, rows, lexical_scores)
         ranked = self._ranked(generation, rows, fused, max(k, CONFIDENCE_DEPTH))
         margin = self.background_margin(own_vector, dense_store) if own_vector is not None else 0.0
         evidence = [self._evidence(plan, self._folded(generation, int(rows[i])), float(scores[i]), float(sentences[i]),
@@ -330,6 +332,23 @@ class Searcher:
         sentence of every chunk (the floor for chunks that are no candidates)."""
         candidates = self.stores(generation)[0].search(query, cjk)
         return candidates.values(np.arange(len(generation.chunks)))
+
+    def coverage_bonus(self, plan: QueryPlan, generation: Generation, rows: np.ndarray,
+                       lexical_scores: np.ndarray) -> np.ndarray:
+        """What a translated question adds to each passage's fused score for holding its words:
+        `coverage` × the IDF-weighted share of the question's content words (their Chinese terms)
+        the passage contains, × the question's translated share. e5 reads a casual English
+        question with several parts by one part ("who looks after the union's money, is there a
+        separate account" finds accounting rules), and BM25's sum lets one word's translations
+        outweigh the rest; the share rewards the passage that holds them all (工会, 经费, 专户).
+        Only passages BM25 matched are read: a passage with none of the terms holds no share."""
+        bonus = np.zeros(len(rows), np.float32)
+        weight = self.fusion.coverage * (1 - plan.own_share)
+        if not weight or not plan.expansions:
+            return bonus
+        for i in np.flatnonzero(lexical_scores > 0):
+            bonus[i] = weight * plan.covered_share(self._folded(generation, int(rows[i])))
+        return bonus
 
     def lexical_weight(self, plan: QueryPlan) -> float:
         """How far to trust BM25 for this question: much for Chinese, little for translations."""

@@ -30,15 +30,19 @@ from app.evaluate import read_questions  # noqa: E402
 from app.search import Searcher, fuse  # noqa: E402
 
 BIASES = (0.0, 0.5, 1.0)
+COVERAGES = (0.0, 0.2)  # Searcher.coverage_bonus: without it, and as the product has it
 
 
-def ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight, dense_width, window_share, window_bias):
+def ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight, dense_width, window_share, window_bias,
+              coverage=0.0):
     generation = searcher.generation
     searcher.fusion = replace(searcher.fusion, lexical_zh=lexical_zh, lexical_en=lexical_en)
     out = []
-    for question, plan, cosines, windows, own, translated, relevant in cached:
+    for question, plan, cosines, windows, own, translated, covered, relevant in cached:
         dense = (1 - window_share) * cosines + window_share * windows[window_bias]
         fused = fuse(dense, own + translation_weight * translated, searcher.lexical_weight(plan), dense_width)
+        if plan.expansions:  # as Searcher.coverage_bonus
+            fused = fused + coverage * (1 - plan.own_share) * covered
         rank = None
         seen = set()
         position = 0
@@ -87,29 +91,34 @@ def main() -> int:
         own = generation.lexical.scores(own_terms)
         translated = generation.lexical.scores(translated_terms)
         relevant = np.array([question.is_relevant(c) for c in generation.chunks])
-        cached.append((question, plan, cosines, windows, own, translated, relevant))
+        matched = (own + translated) > 0
+        covered = np.array([plan.covered_share(searcher._folded(generation, row)) if matched[row] else 0.0
+                            for row in range(len(generation.chunks))], np.float32)
+        cached.append((question, plan, cosines, windows, own, translated, covered, relevant))
     rows = []
     grid = np.round(np.arange(0.2, 0.81, 0.1), 2)
-    for lexical_zh, lexical_en, width, share, bias in itertools.product(
-            grid, grid, (0.05, 0.1, 0.2), (0.0, 0.5, 0.65, 0.8), BIASES):
-        ranks = ranks_for(searcher, cached, lexical_zh, lexical_en, 1.0, width, share, bias)
+    for lexical_zh, lexical_en, width, share, bias, coverage in itertools.product(
+            grid, grid, (0.05, 0.1, 0.2), (0.0, 0.5, 0.65, 0.8), BIASES, COVERAGES):
+        ranks = ranks_for(searcher, cached, lexical_zh, lexical_en, 1.0, width, share, bias, coverage)
         groups = sorted({style for style, _ in ranks}) + ["all"]
         metrics = {}
         for group in groups:
             selected = [r for style, r in ranks if group in (style, "all")]
             metrics[group] = (np.mean([r is not None and r <= 5 for r in selected]),
                               np.mean([1 / r if r else 0 for r in selected]))
-        rows.append((metrics["all"][1], lexical_zh, lexical_en, width, share, bias, metrics))
+        rows.append((metrics["all"][1], lexical_zh, lexical_en, width, share, bias, coverage, metrics))
     rows.sort(key=lambda r: -r[0])
-    print("lexical_zh lexical_en dense_width window_share window_bias | hit@5 " + " ".join(groups) + " | MRR@10 all")
-    for mrr, zh, en, width, share, bias, m in rows[:15]:
-        print(f"{zh:10.1f} {en:10.1f} {width:11.2f} {share:12.2f} {bias:11.1f} | "
+    print("lexical_zh lexical_en dense_width window_share window_bias coverage | hit@5 " + " ".join(groups)
+          + " | MRR@10 all")
+    for mrr, zh, en, width, share, bias, coverage, m in rows[:15]:
+        print(f"{zh:10.1f} {en:10.1f} {width:11.2f} {share:12.2f} {bias:11.1f} {coverage:8.1f} | "
               + " ".join(f"{m[g][0]:.3f}" for g in groups) + f" | {mrr:.3f}")
     current = searcher.settings.fusion
-    for mrr, zh, en, width, share, bias, m in rows:
-        if (zh, en, width, share, bias) == (current.lexical_zh, current.lexical_en, current.dense_width,
-                                            current.window_share, current.window_bias):
-            print(f"current: rank {rows.index((mrr, zh, en, width, share, bias, m)) + 1} of {len(rows)}, "
+    for row in rows:
+        mrr, zh, en, width, share, bias, coverage, m = row
+        if (zh, en, width, share, bias, coverage) == (current.lexical_zh, current.lexical_en, current.dense_width,
+                                                      current.window_share, current.window_bias, current.coverage):
+            print(f"current: rank {rows.index(row) + 1} of {len(rows)}, "
                   f"hit@5 all {m['all'][0]:.3f}, MRR@10 {mrr:.3f}")
     return 0
 

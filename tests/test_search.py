@@ -256,3 +256,33 @@ def test_a_traditional_big5_summary_is_found_by_simplified_questions_and_cited_i
         document = load(corpus / hit.doc, corpus)
         assert _compact(document.text[hit.start:hit.end]) == _compact(hit.text)
         assert "掛號" in hit.text or "軟體" in hit.text  # shown in its own script
+
+
+def test_a_translated_question_ranks_the_passage_that_holds_all_its_words(searcher):
+    """e5 reads a casual English question by one of its parts (accounting rules for "who keeps
+    the union's money"); the share of the question's words a passage holds brings up the one
+    passage with 工会, 经费 and 专户 together, and 考勤 and 卫生 announced monthly."""
+    from dataclasses import replace
+
+    union = "who keeps the union's money and does it have its own account?"
+    monthly = "do departments get their workload and attendance announced every month?"
+
+    def rank(question, needle):
+        hits = searcher.search(question, 10).hits
+        return next((i for i, hit in enumerate(hits, 1) if needle in hit.text), None)
+
+    assert rank(union, "并设专户") <= 2 and rank(monthly, "考勤、卫生等情况在全院内通报") <= 3
+    plan = searcher.plan(union, searcher.generation)
+    rows = np.arange(len(searcher.generation.chunks))
+    bonus = searcher.coverage_bonus(plan, searcher.generation, rows, np.ones(len(rows), np.float32))
+    best = int(np.argmax(bonus))
+    assert "并设专户" in searcher.generation.chunks[best].text and bonus[best] == pytest.approx(
+        searcher.fusion.coverage * plan.covered_share(searcher._folded(searcher.generation, best)))
+    chinese = searcher.plan("工会经费有没有专户", searcher.generation)
+    assert not searcher.coverage_bonus(chinese, searcher.generation, rows, np.ones(len(rows), np.float32)).any()
+    weights = searcher.fusion
+    try:
+        searcher.fusion = replace(weights, coverage=0.0)
+        assert (rank(monthly, "考勤、卫生等情况在全院内通报") or 99) > 5  # without it, beyond the top 5
+    finally:
+        searcher.fusion = weights
