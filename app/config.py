@@ -45,7 +45,7 @@ class FusionWeights:
     dense_width: float = 0.05  # dense scores this far below the best one count as no dense evidence
     window_share: float = 0.65  # a chunk's dense score: this much its best sentence window, the rest itself
     window_bias: float = 0.5  # a window's closeness to every question of the language, subtracted this much
-    coverage: float = 0.2  # for a translated question: added × the share of its words a passage holds (`Searcher.coverage_bonus`)
+    coverage: float = 0.2  # a translated question: + this × the share of its words a passage's best sentence holds
 
 
 @dataclass(frozen=True)

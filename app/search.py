@@ -29,7 +29,7 @@ from .folding import fold, simplified
 from .formats import page_picture
 from .index import Generation, IndexCorrupt, current_name, load_generation, readings_folder
 from .model import Embedder
-from .query import QueryPlan, analyse, clean_question
+from .query import SENTENCE, QueryPlan, analyse, clean_question
 from .stores import DenseCandidates, DenseStore, Filters, LexicalStore, embedded_stores
 
 log = logging.getLogger(__name__)
@@ -337,17 +337,19 @@ class Searcher:
                        lexical_scores: np.ndarray) -> np.ndarray:
         """What a translated question adds to each passage's fused score for holding its words:
         `coverage` × the IDF-weighted share of the question's content words (their Chinese terms)
-        the passage contains, × the question's translated share. e5 reads a casual English
-        question with several parts by one part ("who looks after the union's money, is there a
-        separate account" finds accounting rules), and BM25's sum lets one word's translations
-        outweigh the rest; the share rewards the passage that holds them all (工会, 经费, 专户).
-        Only passages BM25 matched are read: a passage with none of the terms holds no share."""
+        that one sentence of the passage holds (its best), × the question's translated share.
+        e5 reads a casual English question with several parts by one part ("who looks after the
+        union's money, is there a separate account" finds accounting rules), and BM25's sum lets
+        one word's translations outweigh the rest; the share rewards the sentence that holds them
+        all (工会经费 … 并设专户). Only passages BM25 matched are read: a passage with none of the
+        terms holds no share."""
         bonus = np.zeros(len(rows), np.float32)
         weight = self.fusion.coverage * (1 - plan.own_share)
         if not weight or not plan.expansions:
             return bonus
         for i in np.flatnonzero(lexical_scores > 0):
-            bonus[i] = weight * plan.covered_share(self._folded(generation, int(rows[i])))
+            sentences = SENTENCE.findall(self._folded(generation, int(rows[i])))
+            bonus[i] = weight * max((plan.covered_share(sentence) for sentence in sentences), default=0.0)
         return bonus
 
     def lexical_weight(self, plan: QueryPlan) -> float:

@@ -260,8 +260,8 @@ def test_a_traditional_big5_summary_is_found_by_simplified_questions_and_cited_i
 
 def test_a_translated_question_ranks_the_passage_that_holds_all_its_words(searcher):
     """e5 reads a casual English question by one of its parts (accounting rules for "who keeps
-    the union's money"); the share of the question's words a passage holds brings up the one
-    passage with 工会, 经费 and 专户 together, and 考勤 and 卫生 announced monthly."""
+    the union's money"); the share of the question's words one sentence holds brings up the
+    sentence with 工会, 经费 and 专户 together, and 考勤 and 卫生 announced monthly."""
     from dataclasses import replace
 
     union = "who keeps the union's money and does it have its own account?"
@@ -276,8 +276,9 @@ def test_a_translated_question_ranks_the_passage_that_holds_all_its_words(search
     rows = np.arange(len(searcher.generation.chunks))
     bonus = searcher.coverage_bonus(plan, searcher.generation, rows, np.ones(len(rows), np.float32))
     best = int(np.argmax(bonus))
+    sentence = "积极筹措工会经费,委托医院财务科协同收支管理,并设专户,严格审批使用程序"
     assert "并设专户" in searcher.generation.chunks[best].text and bonus[best] == pytest.approx(
-        searcher.fusion.coverage * plan.covered_share(searcher._folded(searcher.generation, best)))
+        searcher.fusion.coverage * plan.covered_share(sentence))  # its best sentence's share
     chinese = searcher.plan("工会经费有没有专户", searcher.generation)
     assert not searcher.coverage_bonus(chinese, searcher.generation, rows, np.ones(len(rows), np.float32)).any()
     weights = searcher.fusion
