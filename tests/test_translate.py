@@ -186,6 +186,11 @@ def test_curated_terms_choose_the_hospital_sense(dictionary):
     assert "逐项" in terms(dictionary, "they checked it item by item")
     assert "放射科" in terms(dictionary, "someone in imaging")
     assert {"手术室", "下乡", "义诊"} <= set(terms(dictionary, "theatre staff went to the countryside for a free check-up"))
+    # admitting a fault is owning up, admitting a patient is 收治; paying by card is the pos machine
+    assert terms(dictionary, "radiology admits it's short of staff")[:1] != ["收治"]
+    assert "检讨" in terms(dictionary, "radiology admits it's short of staff")
+    assert "收治" in terms(dictionary, "how many patients did they admit")
+    assert "pos" in terms(dictionary, "can I pay by card")
 
 
 def test_a_curated_entry_the_corpus_cannot_use_leaves_cedicts_translation():
