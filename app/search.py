@@ -35,6 +35,7 @@ from .stores import DenseCandidates, DenseStore, Filters, LexicalStore, embedded
 log = logging.getLogger(__name__)
 
 CONFIDENCE_DEPTH = 5  # the result's level is read from this many best passages, whatever k is
+REACH = 4  # the coverage bonus reads the passages within its reach of the (REACH × depth)-th fused score
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ class Searcher:
         lexical_scores[np.searchsorted(rows, lexical_rows)] = lexical_found
         fused = ranking.fused(self, plan, scores, lexical_scores)
         if ranking.dense and ranking.lexical:
-            fused = fused + self.coverage_bonus(plan, generation, rows, lexical_scores)
+            fused = fused + self.coverage_bonus(plan, generation, rows, lexical_scores, fused, max(k, CONFIDENCE_DEPTH))
         ranked = self._ranked(generation, rows, fused, max(k, CONFIDENCE_DEPTH))
         margin = self.background_margin(own_vector, dense_store) if own_vector is not None else 0.0
         evidence = [self._evidence(plan, self._folded(generation, int(rows[i])), float(scores[i]), float(sentences[i]),
@@ -334,20 +335,25 @@ class Searcher:
         return candidates.values(np.arange(len(generation.chunks)))
 
     def coverage_bonus(self, plan: QueryPlan, generation: Generation, rows: np.ndarray,
-                       lexical_scores: np.ndarray) -> np.ndarray:
+                       lexical_scores: np.ndarray, fused: np.ndarray, depth: int) -> np.ndarray:
         """What a translated question adds to each passage's fused score for holding its words:
         `coverage` × the IDF-weighted share of the question's content words (their Chinese terms)
         that one sentence of the passage holds (its best), × the question's translated share.
         e5 reads a casual English question with several parts by one part ("who looks after the
         union's money, is there a separate account" finds accounting rules), and BM25's sum lets
         one word's translations outweigh the rest; the share rewards the sentence that holds them
-        all (工会经费 … 并设专户). Only passages BM25 matched are read: a passage with none of the
-        terms holds no share."""
+        all (工会经费 … 并设专户). Only passages BM25 matched are read (one with none of the terms
+        holds no share), and of those only the ones the bonus could lift among the `depth` best:
+        a passage more than the largest bonus below the (4 × depth)-th fused score stays out of
+        reach (the margin of 4 leaves room for near-duplicates the ranking collapses). On a large
+        corpus that reads tens of passages, not BM25's thousand (~0.02 ms each)."""
         bonus = np.zeros(len(rows), np.float32)
         weight = self.fusion.coverage * (1 - plan.own_share)
-        if not weight or not plan.expansions:
+        if not weight or not plan.expansions or not len(rows):
             return bonus
-        for i in np.flatnonzero(lexical_scores > 0):
+        reach = min(len(fused), REACH * depth)
+        floor = float(np.partition(fused, len(fused) - reach)[len(fused) - reach]) - weight
+        for i in np.flatnonzero((lexical_scores > 0) & (fused >= floor)):
             sentences = SENTENCE.findall(self._folded(generation, int(rows[i])))
             bonus[i] = weight * max((plan.covered_share(sentence) for sentence in sentences), default=0.0)
         return bonus

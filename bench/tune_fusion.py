@@ -42,7 +42,7 @@ def ranks_for(searcher, cached, lexical_zh, lexical_en, translation_weight, dens
     for question, plan, cosines, windows, own, translated, covered, relevant in cached:
         dense = (1 - window_share) * cosines + window_share * windows[window_bias]
         fused = fuse(dense, own + translation_weight * translated, searcher.lexical_weight(plan), dense_width)
-        if plan.expansions:  # as Searcher.coverage_bonus
+        if plan.expansions:  # as Searcher.coverage_bonus (which reads only the passages within its reach)
             fused = fused + coverage * (1 - plan.own_share) * covered
         rank = None
         seen = set()
