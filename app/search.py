@@ -35,7 +35,7 @@ from .stores import DenseCandidates, DenseStore, Filters, LexicalStore, embedded
 log = logging.getLogger(__name__)
 
 CONFIDENCE_DEPTH = 5  # the result's level is read from this many best passages, whatever k is
-REACH = 4  # the coverage bonus reads the passages within its reach of the (REACH × depth)-th fused score
+REACH = 4  # the coverage bonus reads the REACH × depth best passages BM25 matched
 
 
 @dataclass(frozen=True)
@@ -343,17 +343,16 @@ class Searcher:
         union's money, is there a separate account" finds accounting rules), and BM25's sum lets
         one word's translations outweigh the rest; the share rewards the sentence that holds them
         all (工会经费 … 并设专户). Only passages BM25 matched are read (one with none of the terms
-        holds no share), and of those only the ones the bonus could lift among the `depth` best:
-        a passage more than the largest bonus below the (4 × depth)-th fused score stays out of
-        reach (the margin of 4 leaves room for near-duplicates the ranking collapses). On a large
-        corpus that reads tens of passages, not BM25's thousand (~0.02 ms each)."""
+        holds no share), and of those the REACH × `depth` best by fused score: a fixed handful
+        per question, not BM25's thousand, whose folding and sentence split cost ~0.02 ms each
+        (on 100k chunks, reading every passage within the bonus of the 20th score made p50
+        53 ms, against 32 ms without the bonus)."""
         bonus = np.zeros(len(rows), np.float32)
         weight = self.fusion.coverage * (1 - plan.own_share)
-        if not weight or not plan.expansions or not len(rows):
+        matched = np.flatnonzero(lexical_scores > 0)
+        if not weight or not plan.expansions or not len(matched):
             return bonus
-        reach = min(len(fused), REACH * depth)
-        floor = float(np.partition(fused, len(fused) - reach)[len(fused) - reach]) - weight
-        for i in np.flatnonzero((lexical_scores > 0) & (fused >= floor)):
+        for i in matched[np.argsort(-fused[matched], kind="stable")[:REACH * depth]]:
             sentences = SENTENCE.findall(self._folded(generation, int(rows[i])))
             bonus[i] = weight * max((plan.covered_share(sentence) for sentence in sentences), default=0.0)
         return bonus

@@ -275,14 +275,14 @@ def test_a_translated_question_ranks_the_passage_that_holds_all_its_words(search
     plan = searcher.plan(union, searcher.generation)
     rows = np.arange(len(searcher.generation.chunks))
     ones = np.ones(len(rows), np.float32)
-    bonus = searcher.coverage_bonus(plan, searcher.generation, rows, ones, ones, 5)
+    bonus = searcher.coverage_bonus(plan, searcher.generation, rows, ones, ones, len(rows))  # every passage in reach
     best = int(np.argmax(bonus))
     sentence = "积极筹措工会经费,委托医院财务科协同收支管理,并设专户,严格审批使用程序"
     assert "并设专户" in searcher.generation.chunks[best].text and bonus[best] == pytest.approx(
         searcher.fusion.coverage * plan.covered_share(sentence))  # its best sentence's share
     chinese = searcher.plan("工会经费有没有专户", searcher.generation)
-    assert not searcher.coverage_bonus(chinese, searcher.generation, rows, ones, ones, 5).any()
-    # out of reach: a passage more than the largest bonus below the 20th fused score is not read
+    assert not searcher.coverage_bonus(chinese, searcher.generation, rows, ones, ones, len(rows)).any()
+    # out of reach: a passage outside the 4 × 5 best that BM25 matched (by fused score) is not read
     low = np.where(np.arange(len(rows)) == best, 0.0, 1.0).astype(np.float32)
     assert searcher.coverage_bonus(plan, searcher.generation, rows, ones, low, 5)[best] == 0
     weights = searcher.fusion
