@@ -125,10 +125,13 @@ class QueryPlan:
         if not self.asks_figure:
             return 0.0
         figure = MONEY if MONEY_ASKED.search(self.text) else FIGURE
-        sentences = SENTENCE.findall(folded) or [folded]
-        shares = [self.covered_share(sentence) for sentence in sentences]
-        most = max(shares)
-        return 0.0 if any(figure.search(s) for s, share in zip(sentences, shares) if share >= most - 1e-9) else 1.0
+        shares = self.sentence_shares(folded)
+        most = max(share for _, share in shares)
+        return 0.0 if any(figure.search(s) for s, share in shares if share >= most - 1e-9) else 1.0
+
+    def sentence_shares(self, folded: str) -> list[tuple[str, float]]:
+        """Each sentence of a passage (folded text) with the share of the question's words it holds."""
+        return [(sentence, self.covered_share(sentence)) for sentence in SENTENCE.findall(folded) or [folded]]
 
     def missing_weight(self, folded: str) -> float:
         """How specific the most specific question word a passage (folded text) lacks is: its IDF

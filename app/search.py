@@ -29,7 +29,7 @@ from .folding import fold, simplified
 from .formats import page_picture
 from .index import Generation, IndexCorrupt, current_name, load_generation, readings_folder
 from .model import Embedder
-from .query import SENTENCE, QueryPlan, analyse, clean_question
+from .query import QueryPlan, analyse, clean_question
 from .stores import DenseCandidates, DenseStore, Filters, LexicalStore, embedded_stores
 
 log = logging.getLogger(__name__)
@@ -353,8 +353,7 @@ class Searcher:
         if not weight or not plan.expansions or not len(matched):
             return bonus
         for i in matched[np.argsort(-fused[matched], kind="stable")[:REACH * depth]]:
-            sentences = SENTENCE.findall(self._folded(generation, int(rows[i])))
-            bonus[i] = weight * max((plan.covered_share(sentence) for sentence in sentences), default=0.0)
+            bonus[i] = weight * max(share for _, share in plan.sentence_shares(self._folded(generation, int(rows[i]))))
         return bonus
 
     def lexical_weight(self, plan: QueryPlan) -> float:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
-from app.evaluate import DEPTH, Question, first_relevant_rank, read_questions  # noqa: E402
+from app.evaluate import DEPTH, Question, Tally, first_relevant_rank, read_questions  # noqa: E402
 from app.search import Searcher  # noqa: E402
 
 EVAL = ROOT / "bench" / "eval"
@@ -43,21 +43,17 @@ def held_out_sets() -> list[str]:
     return ["styles", *fresh, "named"]
 
 
-class Row:
-    """Counts of one way of asking (or one set's casual English)."""
+class Row(Tally):
+    """The evaluation's counts (app/evaluate.py `Tally`) of one way of asking, or of one set's
+    casual English, read as counts against the goals."""
 
-    def __init__(self):
-        self.n = self.hit5 = self.none = self.weak = self.high = 0
-        self.reciprocal = 0.0
+    @property
+    def n(self) -> int:
+        return self.questions
 
-    def add(self, rank: int | None, confidence: str) -> None:
-        self.n += 1
-        self.none += confidence == "none"
-        self.weak += confidence == "weak"
-        self.high += confidence == "high"
-        if rank is not None and confidence != "none":
-            self.hit5 += rank <= 5
-            self.reciprocal += 1 / rank
+    @property
+    def high(self) -> int:
+        return self.questions - self.none - self.weak
 
     def share(self, count: int) -> float:
         return count / self.n if self.n else 0.0

@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 from app import lexical  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.evaluate import read_questions  # noqa: E402
-from app.query import SENTENCE  # noqa: E402
 from app.search import Searcher, fuse  # noqa: E402
 
 BIASES = (0.0, 0.5, 1.0)
@@ -93,9 +92,8 @@ def main() -> int:
         translated = generation.lexical.scores(translated_terms)
         relevant = np.array([question.is_relevant(c) for c in generation.chunks])
         matched = (own + translated) > 0
-        covered = np.array([max((plan.covered_share(s) for s in SENTENCE.findall(searcher._folded(generation, row))),
-                                default=0.0) if matched[row] else 0.0
-                            for row in range(len(generation.chunks))], np.float32)
+        covered = np.array([max(share for _, share in plan.sentence_shares(searcher._folded(generation, row)))
+                            if matched[row] else 0.0 for row in range(len(generation.chunks))], np.float32)
         cached.append((question, plan, cosines, windows, own, translated, covered, relevant))
     rows = []
     grid = np.round(np.arange(0.2, 0.81, 0.1), 2)
