@@ -36,6 +36,17 @@ MONEY_ASKED = re.compile(r"\bhow much\b(?!\s+(?:time|longer))[^?？]*?\b(?:cost|
 #: A sum stated: a number with a currency unit, an amount written to the cent (1310.00), or a currency sign.
 MONEY = re.compile(r"[0-9]+\.[0-9]{2}(?![0-9])|[0-9][0-9.,]*\s*(?:余|多)?(?:元|万|亿|美元|块|千元)|"
                    r"[一二两三四五六七八九十百千万亿]+(?:余|多)?(?:元|万元|亿元|美元)|[¥$￥]")
+#: An English amount with its size (200k, 2 million, ten grand, 1.5m) or written with thousands
+#: separators (100,000; 15,258). The documents write amounts in 万 (20万元, 200万美元, 二十余万元) and
+#: counts as plain digits (15258人次): read as written, "200k" would search for 200.
+MAGNITUDE = re.compile(
+    r"(?<![\w.,])(?:(\d+(?:\.\d+)?)\s*(k|m|mn|bn)(?![a-z])|"
+    r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty|a hundred)"
+    r"\s+(thousand|grand|million|billion)s?\b|(\d{1,3}(?:,\d{3})+)(?![\d,]))(?:-?(?:odd|ish)\b)?", re.IGNORECASE)
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "twenty": 20, "fifty": 50, "a hundred": 100}
+SIZES = {"k": 1e3, "thousand": 1e3, "grand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+DIGITS = "零一二三四五六七八九"
 SENTENCE = re.compile(r"[^。！？；!?;\n]+")
 # English function words that are also acronyms of the corpus (HIS, the hospital information
 # system): typed in lower case as a word of an English sentence, they are the English word.
@@ -170,11 +181,61 @@ def _content_unit(word: str, vocabulary: Collection[str]) -> tuple[str, ...] | N
     return ()
 
 
+def chinese_numeral(n: int) -> str:
+    """A whole number below 10,000 in Chinese numerals, as the documents write it: 20 → 二十,
+    15 → 十五, 108 → 一百零八."""
+    if n == 0:
+        return DIGITS[0]
+    out, zero = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit, n = divmod(n, value)
+        if digit:
+            out += (DIGITS[0] if zero and out else "") + DIGITS[digit] + unit
+            zero = False
+        elif out:
+            zero = True
+    return out[1:] if out.startswith("一十") else out
+
+
+def _figure(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def magnitudes(text: str) -> tuple[str, list[tuple[str, list[tuple[str, float]]]]]:
+    """The question without its English amounts, and each amount (as typed) with the forms the
+    documents would write it in: 200k → 20万 and 二十余万 (a round amount may be written "more
+    than": 二十余万元), 2 million → 200万, 100,000 → 100000 and 10万, 15,258 → 15258 (a count
+    as written); an amount below 10,000 is its digits (5k → 5000)."""
+    spans = []
+
+    def read(match: re.Match) -> str:
+        number, size = (match[1], match[2]) if match[1] else (match[3], match[4])
+        if match[5]:
+            value = float(match[5].replace(",", ""))
+        elif size.lower() == "grand" and number.lower() in ("a", "an"):  # a grand opening
+            return match[0]
+        else:
+            base = NUMBER_WORDS.get(number.lower()) or float(number)
+            value = base * SIZES[size.lower()]
+        exact = bool(match[5])  # 15,258 is a count as written; 200k is a round amount
+        forms = [_figure(value)] if value < 10_000 or exact else []
+        wan = value / 10_000
+        if value >= 10_000 and (not exact or value % 100 == 0):
+            forms.append(_figure(wan) + "万")
+        if not exact and wan == int(wan) and 10 <= wan <= 1000:
+            forms.append(chinese_numeral(int(wan)) + "余万")
+        spans.append((match[0], [(form, 1.0) for form in forms]))
+        return " "
+
+    return MAGNITUDE.sub(read, text), spans
+
+
 def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_weight: float = 1.0) -> QueryPlan:
     """The question's own lexical terms, plus weighted Chinese terms for its English words, and
     the content words the confidence model weighs (`index` gives their IDF)."""
-    spans = dictionary.translate_spans(text)
-    typed = HOMOGRAPH.sub(" ", text)  # "on his first day" is no question about the HIS system
+    text_read, amounts = magnitudes(text)
+    spans = dictionary.translate_spans(text_read) + amounts
+    typed = HOMOGRAPH.sub(" ", text_read)  # "on his first day" is no question about the HIS system
     terms = dict.fromkeys(lexical.terms(typed), 1.0)
     for term, weight in strongest(spans):
         if term in terms:
@@ -185,14 +246,14 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     glosses = tuple((english, tuple(t for t, _ in found)) for english, found in spans)
     vocabulary = index.vocabulary
     readings = [[unit for unit in (_content_unit(word, vocabulary) for word in words) if unit is not None]
-                for words in lexical.reading_words(ENGLISH.sub(" ", text))]
+                for words in lexical.reading_words(ENGLISH.sub(" ", text_read))]
     units = max(readings, key=lambda r: sum(index.idf(u[0]) for u in r if u) - sum(not u for u in r))
     latin = [w for w in english_words(typed) if w in vocabulary]  # PACS, POS: the corpus's own words
     acronyms = {w.lower() for w in ACRONYM.findall(text)}  # JCI, IVF: a name of a thing, where a name of a person is not
     units += [(word,) for word in dict.fromkeys(latin)]
     units += [chinese for _, chinese in glosses]
     translated = {word for english, _ in spans for word in english.split()} | set(latin)
-    units += [() for word in dictionary.words(text)
+    units += [() for word in dictionary.words(text_read)
               if not dictionary.is_stop(word) and word not in translated and not dictionary.is_framing(word)
               and (dictionary.is_translatable(word) or word in acronyms)
               and not any(f in translated for f in lemmas(word))]

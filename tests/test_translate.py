@@ -162,6 +162,9 @@ def test_general_words_take_the_sense_questions_mean(dictionary):
     assert terms(dictionary, "how bad was it")[0] == "差" and terms(dictionary, "the best")[0] == "最好"
     assert dictionary.translate_spans("cataract ops")[-1][1][0][0] == "手术"
     assert dictionary.translate("I think it's right") == []  # chat words frame the question
+    # thirteenth session: a field of medicine, a needle as the syringe the documents name
+    assert "医学" in terms(dictionary, "what kind of medicine") and "注射器" in terms(dictionary, "used needles")
+    assert terms(dictionary, "what did they drum into the cashiers")[0] == "强调"
 
 
 def test_a_compound_with_a_plural_first_word_reads_as_its_singular():
