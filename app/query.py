@@ -26,6 +26,16 @@ QUANTITY = re.compile(r"\bhow (?:much|many|long|often)\b|\bwhat(?:'s| is| was)? 
                       r"多少|几[个次天年月人名项台张元万%成倍岁]|比例|百分|平均|多久|多长", re.IGNORECASE)
 #: A figure stated in a sentence: digits, or a Chinese numeral counting something (××× is none).
 FIGURE = re.compile(r"[0-9]|[一二两三四五六七八九十百千万]+(?:个|项|次|人|元|名|台|张|年|月|天|倍|成|岁|分|所|家|条|例)")
+#: A question that asks for a date or a time ("when did", "what date", 什么时候): its answer states
+#: one. "When" alone is no such question: "when the quake hit, what did staff do?" asks what.
+TIME_ASKED = re.compile(r"\bwhen(?:'s|'d|'re| did| was| is| will| do| does| were| are| has| have| had| exactly)\b|"
+                        r"\b(?:what|which) (?:date|day|month|year)\b|\bwhat time\b|\bsince when\b|"
+                        r"什么时候|啥时候|何时|几时|哪天|哪一天|几月|几号|几点|哪年|哪一年|哪个月|什么时间", re.IGNORECASE)
+#: A date or time stated: a number of years, months, days or hours (a placeholder xx月 too), a part
+#: of the day or year, a named day.
+TIME = re.compile(r"[0-9x×_]+\s*(?:年|月|日|号|点|时)|[一二两三四五六七八九十]+(?:年|月|日|号|点)|[上下中]午|晚上|晚间|"
+                  r"早上|早晨|凌晨|夜间|年初|年底|年末|年中|年终|上半年|下半年|季度|月份|月底|月初|月末|春节|元旦|"
+                  r"今年|明年|去年|上年|当年|当天|当日|每天|每日|每周|每月|每年|每季|周[一二三四五六日末]|星期|年内|以来")
 #: A question about an amount of money: its answer is a sum, not any figure ("how much did the
 #: new building cost" is not answered by the sentence that counts its floors).
 MONEY_ASKED = re.compile(r"\bhow much\b(?!\s+(?:time|longer))[^?？]*?\b(?:cost|spend|spent|pay|paid|price|money|budget|"
@@ -128,17 +138,24 @@ class QueryPlan:
     def unstated(self, folded: str) -> float:
         """1 when the passage cannot state what the question asks: the question names a thing the
         documents never mention, or asks for a figure and no sentence of the passage holding most
-        of the question's words states one (a heading may tie with its sentence) — a sum, when
-        the question asks about money —, else 0: the documents name the waiting time or the
-        building's cost without the number, or count the DR unit radiology asks for, not its price."""
+        of the question's words states one (a heading may tie with its sentence) — a sum when the
+        question asks about money; a date or time, there or in the sentence before, when it asks
+        when —, else 0: the documents name the waiting time or the building's cost without the
+        number, count the DR unit radiology asks for, not its price, or plan the new building
+        without saying when it opens."""
         if self.names_absent:
             return 1.0
-        if not self.asks_figure:
+        before = 0
+        if self.asks_figure:
+            figure = MONEY if MONEY_ASKED.search(self.text) else FIGURE
+        elif TIME_ASKED.search(self.text):
+            figure, before = TIME, 1  # "年内…。投资10万元购进救护车一辆": a date may open the sentence before
+        else:
             return 0.0
-        figure = MONEY if MONEY_ASKED.search(self.text) else FIGURE
         shares = self.sentence_shares(folded)
         most = max(share for _, share in shares)
-        return 0.0 if any(figure.search(s) for s, share in shares if share >= most - 1e-9) else 1.0
+        return 0.0 if any(figure.search(shares[j][0]) for i, (_, share) in enumerate(shares) if share >= most - 1e-9
+                          for j in range(max(0, i - before), i + 1)) else 1.0
 
     def sentence_shares(self, folded: str) -> list[tuple[str, float]]:
         """Each sentence of a passage (folded text) with the share of the question's words it holds."""

@@ -143,6 +143,19 @@ def test_a_question_about_money_needs_a_sum_not_any_figure(searcher):
     assert result.hits[0].relevance < searcher.confidence_model.high_at
 
 
+def test_a_question_asking_when_needs_a_date_or_a_time(searcher):
+    plan = searcher.plan("when's the new inpatient building actually opening?", searcher.generation)
+    assert plan.unstated("新建住院楼一幢，建筑面积8000平方米。") == 1.0  # the building, not when
+    assert plan.unstated("新住院楼将于明年5月投入使用。") == 0.0
+    bought = searcher.plan("When did the hospital buy an ambulance?", searcher.generation)
+    assert bought.unstated("年内先后购进了x光机一台。投资10万元购进救护车一辆，免费接送病人。") == 0.0  # the sentence before
+    assert bought.unstated("医院工作很忙。投资10万元购进救护车一辆，免费接送病人。") == 1.0
+    conjunction = searcher.plan("when the quake hit, what did staff do with the patients?", searcher.generation)
+    assert conjunction.unstated("地震发生后，医护人员迅速转移病人。") == 0.0  # asks what, not when
+    result = searcher.search("when's the new inpatient building actually opening?", 5)
+    assert result.confidence == "weak" and all(h.relevance < searcher.confidence_model.high_at for h in result.hits)
+
+
 @pytest.mark.parametrize("question", [
     "What's the average waiting time at the outpatient clinic?", "what is the bed occupancy rate",
     "what interest rate did we get on the loan", "what percent did it drop to", "平均住院日是几天",
