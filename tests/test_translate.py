@@ -165,6 +165,8 @@ def test_general_words_take_the_sense_questions_mean(dictionary):
     # thirteenth session: a field of medicine, a needle as the syringe the documents name
     assert "医学" in terms(dictionary, "what kind of medicine") and "注射器" in terms(dictionary, "used needles")
     assert terms(dictionary, "what did they drum into the cashiers")[0] == "强调"
+    assert "增长" in terms(dictionary, "revenue more than doubled") and "双簧" not in terms(dictionary, "it doubled")
+    assert terms(dictionary, "what was this place before")[:2] == ["医院", "我院"]  # not 位置, 地位
 
 
 def test_a_compound_with_a_plural_first_word_reads_as_its_singular():
