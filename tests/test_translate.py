@@ -167,6 +167,7 @@ def test_general_words_take_the_sense_questions_mean(dictionary):
     assert terms(dictionary, "what did they drum into the cashiers")[0] == "强调"
     assert "增长" in terms(dictionary, "revenue more than doubled") and "双簧" not in terms(dictionary, "it doubled")
     assert terms(dictionary, "what was this place before")[:2] == ["医院", "我院"]  # not 位置, 地位
+    assert terms(dictionary, "they go down to the countryside")[0] == "下乡"  # not 下降
 
 
 def test_a_compound_with_a_plural_first_word_reads_as_its_singular():
