@@ -229,6 +229,11 @@ def test_slang_reads_as_the_plain_english_it_stands_for(dictionary):
     # A filler is no content word; a curated hospital entry keeps its own terms (gaffer is 主管).
     assert dictionary.is_framing("kinda") and dictionary.translate("kinda") == []
     assert casual_paraphrases()["gaffer"] == "supervisor" and terms(dictionary, "gaffer") == ["主管"]
+    # Slang of more varieties (thirteenth session), written from the language alone.
+    assert terms(dictionary, "what are they planning going forward")[-3:] == ["今后", "以后", "将来"]
+    assert terms(dictionary, "who took mc yesterday")[0] == "请假"  # Singapore: a medical certificate
+    assert {"故障", "损坏"} <= set(terms(dictionary, "the fridge is banjaxed"))  # Irish: broken
+    assert dictionary.is_framing("bloke") and dictionary.translate("the bloke") == []
 
 
 def test_a_duplicate_or_long_slang_entry_is_an_error(tmp_path):
