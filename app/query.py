@@ -46,16 +46,18 @@ MONEY_ASKED = re.compile(r"\bhow much\b(?!\s+(?:time|longer))[^?？]*?\b(?:cost|
 #: A sum stated: a number with a currency unit, an amount written to the cent (1310.00), or a currency sign.
 MONEY = re.compile(r"[0-9]+\.[0-9]{2}(?![0-9])|[0-9][0-9.,]*\s*(?:余|多)?(?:元|万|亿|美元|块|千元)|"
                    r"[一二两三四五六七八九十百千万亿]+(?:余|多)?(?:元|万元|亿元|美元)|[¥$￥]")
-#: An English amount with its size (200k, 2 million, ten grand, 1.5m) or written with thousands
-#: separators (100,000; 15,258). The documents write amounts in 万 (20万元, 200万美元, 二十余万元) and
-#: counts as plain digits (15258人次): read as written, "200k" would search for 200.
+#: An English amount with its size (200k, 2 million, ten grand, 1.5m, Indian English's 2 lakh) or
+#: written with thousands separators (100,000; 15,258). The documents write amounts in 万 (20万元,
+#: 200万美元, 二十余万元) and counts as plain digits (15258人次): as typed, "200k" searches for 200.
 MAGNITUDE = re.compile(
     r"(?<![\w.,])(?:(\d+(?:\.\d+)?)\s*(k|m|mn|bn)(?![a-z])|"
     r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty|a hundred)"
-    r"\s+(thousand|grand|million|billion)s?\b|(\d{1,3}(?:,\d{3})+)(?![\d,]))(?:-?(?:odd|ish)\b)?", re.IGNORECASE)
+    r"\s+(thousand|grand|lakh|million|crore|billion)s?\b|(\d{1,3}(?:,\d{3})+)(?![\d,]))(?:-?(?:odd|ish)\b)?",
+    re.IGNORECASE)
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10, "twenty": 20, "fifty": 50, "a hundred": 100}
-SIZES = {"k": 1e3, "thousand": 1e3, "grand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+SIZES = {"k": 1e3, "thousand": 1e3, "grand": 1e3, "lakh": 1e5, "m": 1e6, "mn": 1e6, "million": 1e6, "crore": 1e7,
+         "bn": 1e9, "billion": 1e9}
 DIGITS = "零一二三四五六七八九"
 SENTENCE = re.compile(r"[^。！？；!?;\n]+")
 # English function words that are also acronyms of the corpus (HIS, the hospital information

@@ -45,6 +45,7 @@ def test_english_amounts_read_as_the_documents_write_them():
     assert magnitudes("a 100,000 yuan ambulance")[1] == [("100,000", [("100000", 1.0), ("10万", 1.0)])]
     assert magnitudes("the 15,258 outpatient visits")[1] == [("15,258", [("15258", 1.0)])]  # a count as written
     assert magnitudes("ten grand on speakers")[1] == [("ten grand", [("1万", 1.0)])]
+    assert magnitudes("2 lakh for the fridge")[1] == [("2 lakh", [("20万", 1.0), ("二十余万", 1.0)])]  # Indian English
     assert magnitudes("a grand opening") == ("a grand opening", [])  # no amount
     assert magnitudes("tens of thousands of numbers")[1] == []
 
