@@ -216,7 +216,8 @@ def chinese_numeral(n: int) -> str:
     return out[1:] if out.startswith("一十") else out
 
 
-def _figure(value: float) -> str:
+def _decimal(value: float) -> str:
+    """A number as the documents write one: 20, 1.5, 1745.87 (no trailing zeros)."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
@@ -237,10 +238,10 @@ def magnitudes(text: str) -> tuple[str, list[tuple[str, list[tuple[str, float]]]
             base = NUMBER_WORDS.get(number.lower()) or float(number)
             value = base * SIZES[size.lower()]
         exact = bool(match[5])  # 15,258 is a count as written; 200k is a round amount
-        forms = [_figure(value)] if value < 10_000 or exact else []
+        forms = [_decimal(value)] if value < 10_000 or exact else []
         wan = value / 10_000
         if value >= 10_000 and (not exact or value % 100 == 0):
-            forms.append(_figure(wan) + "万")
+            forms.append(_decimal(wan) + "万")
         if not exact and wan == int(wan) and 10 <= wan <= 1000:
             forms.append(chinese_numeral(int(wan)) + "余万")
         spans.append((match[0], [(form, 1.0) for form in forms]))
