@@ -15,8 +15,14 @@ ARTICLE_HEADING = re.compile(r"(篇[一二三四五六七八九十\d]+|精选篇
 
 
 def numeral(n: int) -> str:
-    """1 → 一, 12 → 十二, 21 → 二十一 (outline numbers rarely go further)."""
-    if n <= 10:
-        return CHINESE_NUMERALS[n - 1]
-    tens, ones = divmod(n, 10)
-    return (CHINESE_NUMERALS[tens - 1] if tens > 1 else "") + "十" + (CHINESE_NUMERALS[ones - 1] if ones else "")
+    """A whole number from 1 to 9,999 in Chinese numerals, as the documents write one: 1 → 一,
+    12 → 十二, 21 → 二十一, 108 → 一百零八, 200 → 二百 (outline numbers; amounts in 万: 二十余万)."""
+    out, gap = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit, n = divmod(n, value)
+        if digit:
+            out += ("零" if gap else "") + CHINESE_NUMERALS[digit - 1] + unit
+            gap = False
+        elif out:
+            gap = True
+    return out[1:] if out.startswith("一十") else out

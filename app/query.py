@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import lexical
 from .lexical import LexicalIndex
+from .outline import numeral
 from .translate import Dictionary, english_words, lemmas, strongest
 
 MAX_QUESTION_CHARS = 1000
@@ -58,7 +60,6 @@ NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fiv
                 "eight": 8, "nine": 9, "ten": 10, "twenty": 20, "fifty": 50, "a hundred": 100}
 SIZES = {"k": 1e3, "thousand": 1e3, "grand": 1e3, "lakh": 1e5, "m": 1e6, "mn": 1e6, "million": 1e6, "crore": 1e7,
          "bn": 1e9, "billion": 1e9}
-DIGITS = "零一二三四五六七八九"
 SENTENCE = re.compile(r"[^。！？；!?;\n]+")
 # English function words that are also acronyms of the corpus (HIS, the hospital information
 # system): typed in lower case as a word of an English sentence, they are the English word.
@@ -137,31 +138,42 @@ class QueryPlan:
         curated "-" entry: interest rate, maternity leave, wifi)."""
         return any(not chinese for _, chinese in self.glosses)
 
+    @cached_property
+    def stated_by(self) -> tuple[re.Pattern, int] | None:
+        """What a sentence must state to answer the question, and how many sentences before it may
+        state it: a figure when it asks for one (a sum when about money); a date or time when it
+        asks when ("年内…。投资10万元购进救护车一辆": a date may open the sentence before); None when
+        any sentence may answer."""
+        if self.asks_figure:
+            return (MONEY if MONEY_ASKED.search(self.text) else FIGURE), 0
+        if TIME_ASKED.search(self.text):
+            return TIME, 1
+        return None
+
     def unstated(self, folded: str) -> float:
         """1 when the passage cannot state what the question asks: the question names a thing the
-        documents never mention, or asks for a figure and no sentence of the passage holding most
-        of the question's words states one (a heading may tie with its sentence) — a sum when the
-        question asks about money; a date or time, there or in the sentence before, when it asks
-        when —, else 0: the documents name the waiting time or the building's cost without the
-        number, count the DR unit radiology asks for, not its price, or plan the new building
-        without saying when it opens."""
+        documents never mention, or no sentence of the passage holding most of the question's
+        words (a heading may tie with its sentence), nor the sentence allowed before it, states
+        what `stated_by` asks for; else 0: the documents name the waiting time or the building's
+        cost without the number, count the DR unit radiology asks for, not its price, or plan the
+        new building without saying when it opens."""
         if self.names_absent:
             return 1.0
-        before = 0
-        if self.asks_figure:
-            figure = MONEY if MONEY_ASKED.search(self.text) else FIGURE
-        elif TIME_ASKED.search(self.text):
-            figure, before = TIME, 1  # "年内…。投资10万元购进救护车一辆": a date may open the sentence before
-        else:
+        if self.stated_by is None:
             return 0.0
+        pattern, before = self.stated_by
         shares = self.sentence_shares(folded)
         most = max(share for _, share in shares)
-        return 0.0 if any(figure.search(shares[j][0]) for i, (_, share) in enumerate(shares) if share >= most - 1e-9
+        return 0.0 if any(pattern.search(shares[j][0]) for i, (_, share) in enumerate(shares) if share >= most - 1e-9
                           for j in range(max(0, i - before), i + 1)) else 1.0
 
     def sentence_shares(self, folded: str) -> list[tuple[str, float]]:
         """Each sentence of a passage (folded text) with the share of the question's words it holds."""
         return [(sentence, self.covered_share(sentence)) for sentence in SENTENCE.findall(folded) or [folded]]
+
+    def best_sentence_share(self, folded: str) -> float:
+        """The largest share of the question's words one sentence of a passage holds."""
+        return max(share for _, share in self.sentence_shares(folded))
 
     def missing_weight(self, folded: str) -> float:
         """How specific the most specific question word a passage (folded text) lacks is: its IDF
@@ -200,22 +212,6 @@ def _content_unit(word: str, vocabulary: Collection[str]) -> tuple[str, ...] | N
     return ()
 
 
-def chinese_numeral(n: int) -> str:
-    """A whole number below 10,000 in Chinese numerals, as the documents write it: 20 → 二十,
-    15 → 十五, 108 → 一百零八."""
-    if n == 0:
-        return DIGITS[0]
-    out, zero = "", False
-    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        digit, n = divmod(n, value)
-        if digit:
-            out += (DIGITS[0] if zero and out else "") + DIGITS[digit] + unit
-            zero = False
-        elif out:
-            zero = True
-    return out[1:] if out.startswith("一十") else out
-
-
 def _decimal(value: float) -> str:
     """A number as the documents write one: 20, 1.5, 1745.87 (no trailing zeros)."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
@@ -243,7 +239,7 @@ def magnitudes(text: str) -> tuple[str, list[tuple[str, list[tuple[str, float]]]
         if value >= 10_000 and (not exact or value % 100 == 0):
             forms.append(_decimal(wan) + "万")
         if not exact and wan == int(wan) and 10 <= wan <= 1000:
-            forms.append(chinese_numeral(int(wan)) + "余万")
+            forms.append(numeral(int(wan)) + "余万")
         spans.append((match[0], [(form, 1.0) for form in forms]))
         return " "
 

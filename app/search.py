@@ -353,7 +353,7 @@ class Searcher:
         if not weight or not plan.expansions or not len(matched):
             return bonus
         for i in matched[np.argsort(-fused[matched], kind="stable")[:REACH * depth]]:
-            bonus[i] = weight * max(share for _, share in plan.sentence_shares(self._folded(generation, int(rows[i]))))
+            bonus[i] = weight * plan.best_sentence_share(self._folded(generation, int(rows[i])))
         return bonus
 
     def lexical_weight(self, plan: QueryPlan) -> float:

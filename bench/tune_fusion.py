@@ -92,8 +92,8 @@ def main() -> int:
         translated = generation.lexical.scores(translated_terms)
         relevant = np.array([question.is_relevant(c) for c in generation.chunks])
         matched = (own + translated) > 0
-        covered = np.array([max(share for _, share in plan.sentence_shares(searcher._folded(generation, row)))
-                            if matched[row] else 0.0 for row in range(len(generation.chunks))], np.float32)
+        covered = np.array([plan.best_sentence_share(searcher._folded(generation, row)) if matched[row] else 0.0
+                            for row in range(len(generation.chunks))], np.float32)
         cached.append((question, plan, cosines, windows, own, translated, covered, relevant))
     rows = []
     grid = np.round(np.arange(0.2, 0.81, 0.1), 2)

@@ -36,7 +36,8 @@ def test_his_in_an_english_sentence_is_the_pronoun_and_his_in_chinese_the_system
 
 
 def test_english_amounts_read_as_the_documents_write_them():
-    from app.query import chinese_numeral, magnitudes
+    from app.outline import numeral as chinese_numeral
+    from app.query import magnitudes
 
     assert [chinese_numeral(n) for n in (10, 15, 20, 108, 200, 1010)] == ["十", "十五", "二十", "一百零八", "二百", "一千零一十"]
     text, spans = magnitudes("which machines did the 200k-odd get us?")
