@@ -30,7 +30,7 @@ def test_every_evidence_string_of_every_set_is_in_a_chunk_of_the_seeds(searcher)
     cleaning rule changed) would count its questions as misses without anyone noticing."""
     texts = [normalise(chunk.text) for chunk in searcher.generation.chunks]
     sets = [p for p in sorted((PROJECT_ROOT / "bench" / "eval").rglob("*.jsonl")) if p.name != "formats.jsonl"]
-    folders = {"styles", "named", "train", "train3", "fresh", *(f"fresh{n}" for n in range(2, 12))}
+    folders = {"styles", "named", "train", "train3", "fresh", *(f"fresh{n}" for n in range(2, 13))}
     assert {p.parent.name for p in sets} >= folders
     orphans = [(p.name, q.id, e) for p in sets for q in read_questions(p) for e in q.evidence
                if not any(normalise(e) in text for text in texts)]
