@@ -113,6 +113,7 @@ class QueryPlan:
     own_share: float = 0.0  # share of the question BM25 can match as it is: Chinese, and Latin words of the corpus
     unit_weights: tuple[float, ...] = ()  # each unit's IDF: its rarest corpus term's, an unknown word's the most
     unknown_weight: float = 0.0  # the IDF of a word no passage contains
+    plain: str = ""  # the question with its slang in plain English and its typos corrected (for e5)
 
     @property
     def known_share(self) -> float:
@@ -278,4 +279,5 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     cjk = cjk_share(text)
     return QueryPlan(text, cjk, terms, glosses, tuple(units),
                      own_share=min(1.0, cjk + matched_latin_share(typed, vocabulary)),
-                     unit_weights=weights, unknown_weight=unknown)
+                     unit_weights=weights, unknown_weight=unknown,
+                     plain=dictionary.plain_reading(text) if glosses else text)

@@ -88,6 +88,7 @@ def read_domain_terms(path: Path) -> dict[str, tuple[str, ...]]:
     return {key: tuple(chinese.split()) for key, chinese in _entries(path)}
 
 
+@functools.cache
 def casual_paraphrases() -> dict[str, str]:
     """The curated slang and idioms (app/data/casual_en.tsv) → their plain English."""
     return read_paraphrases(DATA / "casual_en.tsv")
@@ -344,6 +345,40 @@ class Dictionary:
                     continue
             position += 1
         return spans
+
+    def plain_reading(self, text: str) -> str:
+        """`text` as e5 should read it: each slang word or idiom of the casual table in its plain
+        English (big cheese → leader, a filler dropped) and each misspelt word as its correction
+        (remeber → remember); everything else as typed. e5 cuts an unknown spelling into pieces
+        that mean nothing, and knows "leader" far better than "big cheese"."""
+        plain = casual_paraphrases()
+        typed = unicodedata.normalize("NFKC", text)
+        tokens = [(m.start(), m.end(), self.spelling(word)) for m in WORD.finditer(typed.lower())
+                  if (word := CLITIC.sub("", m.group()).strip("'-"))]
+        pieces, done, position = [], 0, 0
+        while position < len(tokens):
+            for size in range(min(MAX_PHRASE, len(tokens) - position), 0, -1):
+                span = [word for _, _, word in tokens[position : position + size]]
+                if size == 1 and self.is_stop(span[0]):
+                    continue
+                found = self._lookup(span)
+                if found is None:
+                    continue
+                key = found[0]
+                if key in plain:
+                    reading = plain[key]
+                elif size == 1 and key != span[0] and not self.is_translatable(span[0]):
+                    reading = key  # a typo, read as its correction
+                else:
+                    reading = None
+                if reading is not None:
+                    start, end = tokens[position][0], tokens[position + size - 1][1]
+                    pieces.append(typed[done:start] + reading)
+                    done = end
+                position += size - 1
+                break
+            position += 1
+        return re.sub(r" +(?=[ ,.?!;:])", "", "".join(pieces) + typed[done:]).strip()
 
     def _separable(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
         """The phrasal verb a verb, an object pronoun and a particle read as (handed it over → hand

@@ -35,6 +35,19 @@ def test_taiwan_and_hong_kong_hospital_words_are_read_as_the_mainland_ones():
     assert readings("吊鹽水") == ["吊盐水", "输液"] and readings("飯堂的伙食")[1] == "食堂的伙食"  # Hong Kong
 
 
+def test_written_cantonese_is_read_in_mandarin_words():
+    """Hong Kong staff write as they speak: 屋企 is 家, 過身 去世, 唔 不, 佢哋 他们; 食, 識 and 仲 stay
+    (食堂, 知识, 仲裁)."""
+    assert readings("同事屋企有人過身，工會會唔會派人去？")[1] == "同事家有人去世,工会会不会派人去?"
+    assert readings("佢哋邊個負責醫保嘅嘢？")[1] == "他们谁负责医保的东西?"
+    assert readings("職工食堂嘅知識講座")[1] == "职工食堂的知识讲座"
+
+
+def test_a_cantonese_question_finds_its_passage(searcher):
+    result = searcher.search("同事屋企有人過身，工會會唔會派人去？", 5)
+    assert any("吊唁去世的职工及职工家属" in hit.text for hit in result.hits)
+
+
 def test_a_traditional_question_in_taiwan_words_finds_the_mainland_passage(searcher):
     result = searcher.search("醫院的剖腹產率下降了嗎？", 5)
     assert "剖宫产率" in result.hits[0].text and result.confidence == "high"

@@ -236,6 +236,25 @@ def test_slang_reads_as_the_plain_english_it_stands_for(dictionary):
     assert dictionary.is_framing("bloke") and dictionary.translate("the bloke") == []
 
 
+def test_particles_and_greetings_are_no_content_words(searcher):
+    """Singaporean and Malaysian particles, greetings and forms of address mean nothing a passage
+    could hold; read as words the documents lack they cost a question its coverage: "can anyhow
+    throw away or must burn leh?" had three such words and got nothing."""
+    for word in ("leh", "lor", "eh", "ah", "hey", "bro", "anyhow"):
+        assert searcher.generation.translations.is_framing(word), word
+    plan = searcher.plan("eh bro, the disposable syringes, must burn leh?", searcher.generation)
+    assert plan.units == (("注射器", "一次性"), ("一定", "务必", "必须"), ("焚烧",))
+
+
+def test_e5_reads_slang_in_plain_english_and_typos_corrected(dictionary):
+    """`plain_reading` is what the embedded expansion says: the casual table's plain English for
+    its slang, a filler dropped, a misspelt word corrected, all else as typed."""
+    assert dictionary.plain_reading("Who's the new big cheese in charge?") == "Who's the new leader in charge?"
+    assert dictionary.plain_reading("so I remeber the billing people") == "so I remember the billing people"
+    assert dictionary.plain_reading("hey bro what did they buy lah?") == "what did they buy?"
+    assert dictionary.plain_reading("how did hospitals handle 院务公开?") == "how did hospitals handle 院务公开?"
+
+
 def test_a_duplicate_or_long_slang_entry_is_an_error(tmp_path):
     table = tmp_path / "casual.tsv"
     table.write_text("# comment\nbig cheese\tleader\nkinda\t\n", "utf-8")
