@@ -194,3 +194,13 @@ def test_a_question_about_a_thing_the_documents_never_mention_is_no_answer(searc
     assert "interest rate → —" in result.expanded_query
     assert result.confidence == "weak" and "以色列政府" in result.hits[0].text
     assert searcher.search("what did we get on that Israeli government loan?", 5).confidence == "high"
+
+
+def test_everyday_words_the_documents_lack_do_not_make_an_answer_weak(searcher):
+    """帮, 跟, 总共 (and 打算, 那边, 大概 …) are how people ask, not what they ask about: read as words
+    the documents lack, they made a right first passage read as no direct answer."""
+    question = "幫汽車站跟物業第一線員工施打流感疫苗，總共打了多少人次？"
+    plan = searcher.plan(question, searcher.generation)
+    assert not {("帮",), ("跟",), ("总共",)} & set(plan.units)
+    result = searcher.search(question, 5)
+    assert result.confidence == "high" and "流感疫苗" in result.hits[0].text
