@@ -244,6 +244,11 @@ def test_particles_and_greetings_are_no_content_words(searcher):
         assert searcher.generation.translations.is_framing(word), word
     plan = searcher.plan("eh bro, the disposable syringes, must burn leh?", searcher.generation)
     assert plan.units == (("注射器", "一次性"), ("一定", "务必", "必须"), ("焚烧",))
+    # So are framing, hedges and intensifiers ("his" in lower case; the HIS system is written in capitals).
+    assert searcher.plan("what did the new director do on his first day", searcher.generation).units[-1] == ("当天",)
+    assert ("his",) in searcher.plan("what went wrong with the HIS", searcher.generation).units
+    for word in ("supposed", "roughly", "whoever", "pretty", "mention", "versus"):
+        assert searcher.generation.translations.is_framing(word), word
 
 
 def test_e5_reads_slang_in_plain_english_and_typos_corrected(dictionary):
