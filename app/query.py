@@ -45,6 +45,15 @@ MONEY_ASKED = re.compile(r"\bhow much\b(?!\s+(?:time|longer))[^?？]*?\b(?:cost|
                          r"earn|profit|bonus|subsid|allowance|dosh|cash|fork|shell)|"
                          r"多少钱|多少元|多少万|花了多少|(?:费用|价格|金额|价钱|经费|资金|成本|投资|捐款|收入)(?:是|为|有|达)?多少",
                          re.IGNORECASE)
+#: A question about a length of time or how often ("how long was the course", 多久一次, 多长时间):
+#: its answer is a duration or a frequency (or, "how long a stretch", a length), not any figure:
+#: 20余人次 does not say how long a course ran.
+DURATION_ASKED = re.compile(r"\bhow (?:long\b(?! ago)|often\b)|\bhow many (?:days|weeks|months|years|hours|minutes)\b|"
+                            r"多久|多长时间|多长时|几天|几个月|几年|几周|几个星期|几小时|几个小时", re.IGNORECASE)
+#: A duration, a frequency or a length stated: a number of days, weeks, months, years, hours,
+#: minutes or metres, half a day or year, 每季度, 定期, 多年.
+DURATION = re.compile(r"(?:[0-9]+|[一二两三四五六七八九十百半几数]+)\s*(?:余|多)?(?:个)?"
+                      r"(?:天|日|周|星期|月|季度|年|小时|钟头|分钟|米|延长米|公里)|半天|半年|全天|多年|长期|以来|每[一二两三四五六七八九十半]?个?(?:天|日|周|星期|月|季度?|年)|季度|定期")
 #: A sum stated: a number with a currency unit, an amount written to the cent (1310.00), or a currency sign.
 MONEY = re.compile(r"[0-9]+\.[0-9]{2}(?![0-9])|[0-9][0-9.,]*\s*(?:余|多)?(?:元|万|亿|美元|块|千元)|"
                    r"[一二两三四五六七八九十百千万亿]+(?:余|多)?(?:元|万元|亿元|美元)|[¥$￥]")
@@ -142,11 +151,14 @@ class QueryPlan:
     @cached_property
     def stated_by(self) -> tuple[re.Pattern, int] | None:
         """What a sentence must state to answer the question, and how many sentences before it may
-        state it: a figure when it asks for one (a sum when about money); a date or time when it
+        state it: a figure when it asks for one (a sum when about money, a duration or a frequency
+        when it asks how long or how often); a date or time when it
         asks when ("年内…。投资10万元购进救护车一辆": a date may open the sentence before); None when
         any sentence may answer."""
         if self.asks_figure:
-            return (MONEY if MONEY_ASKED.search(self.text) else FIGURE), 0
+            if MONEY_ASKED.search(self.text):
+                return MONEY, 0
+            return (DURATION if DURATION_ASKED.search(self.text) else FIGURE), 0
         if TIME_ASKED.search(self.text):
             return TIME, 1
         return None

@@ -156,6 +156,23 @@ def test_a_question_asking_when_needs_a_date_or_a_time(searcher):
     assert result.confidence == "weak" and all(h.relevance < searcher.confidence_model.high_at for h in result.hits)
 
 
+def test_a_question_asking_how_long_or_how_often_needs_a_duration(searcher):
+    """"how long was the course" is not answered by the sentence that counts its 20 participants;
+    多久…一次 is answered by 每季度, "how long a stretch" by 130余延长米."""
+    course = searcher.plan("how long was the radiation protection course in hangzhou, a week?", searcher.generation)
+    assert course.unstated("参加防护知识培训20余人次，全体人员参加了杭州市放射防护知识培训班。") == 1.0
+    assert course.unstated("全体人员参加了杭州市为期5天的放射防护知识培训班。") == 0.0
+    often = searcher.plan("安全领导小组多久检查一次？", searcher.generation)
+    assert often.unstated("安全领导小组每季度进行一次全面检查。") == 0.0
+    assert often.unstated("安全领导小组进行了3次全面检查。") == 1.0
+    assert searcher.plan("how often does the safety group check for hazards?", searcher.generation) \
+        .unstated("安全领导小组定期进行隐患排查。") == 0.0
+    wall = searcher.plan("how long a stretch of wall did they shore up?", searcher.generation)
+    assert wall.unstated("加固了门诊楼女儿墙130余延长米。") == 0.0
+    result = searcher.search("how long was that radiation protection course in hangzhou the whole xray team went to", 5)
+    assert result.confidence != "high" and "杭州市放射防护知识培训班" in result.hits[0].text
+
+
 @pytest.mark.parametrize("question", [
     "What's the average waiting time at the outpatient clinic?", "what is the bed occupancy rate",
     "what interest rate did we get on the loan", "what percent did it drop to", "平均住院日是几天",
