@@ -213,6 +213,7 @@ class Dictionary:
         # deletion variant -> (a table word or its inflection, the table word), for typos
         self._neighbours: dict[str, set[tuple[str, str]]] | None = None
         self._phrases: dict[tuple[str, ...], str] | None = None  # each word's form -> phrase key
+        self._phrases_framing: tuple[str, ...] | None = None
 
     def is_translatable(self, word: str) -> bool:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
@@ -226,6 +227,17 @@ class Dictionary:
     def is_framing(self, word: str) -> bool:
         """Whether the word only frames the question (back, around, called): no content word."""
         return any(form in self.framing for form in self.forms(word))
+
+    def framed(self, words: list[str]) -> set[str]:
+        """The words of `words` that a framing phrase holds ("how long", "any idea", "quick
+        question"): they shape the question and name nothing, as a framing word does."""
+        text = f" {' '.join(words)} "
+        return {word for key in self._framing_phrases() if f" {key} " in text for word in key.split()}
+
+    def _framing_phrases(self) -> tuple[str, ...]:
+        if self._phrases_framing is None:
+            self._phrases_framing = tuple(key for key in self.framing if " " in key)
+        return self._phrases_framing
 
     def words(self, text: str) -> list[str]:
         """`english_words(text)`, a British spelling read as the American one the table holds

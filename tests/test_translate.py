@@ -249,6 +249,10 @@ def test_particles_and_greetings_are_no_content_words(searcher):
     assert ("his",) in searcher.plan("what went wrong with the HIS", searcher.generation).units
     for word in ("supposed", "roughly", "whoever", "pretty", "mention", "versus"):
         assert searcher.generation.translations.is_framing(word), word
+    # The words of a framing phrase too: "how often" asks for a frequency and names nothing.
+    plan = searcher.plan("how often are departments supposed to do their own hazard self-checks?", searcher.generation)
+    assert plan.units == (("科室",), ("隐患",), ("自查", "自查自纠"))
+    assert searcher.plan("they go out often?", searcher.generation).units[-1] == ("频繁",)
 
 
 def test_e5_reads_slang_in_plain_english_and_typos_corrected(dictionary):
