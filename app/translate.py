@@ -154,6 +154,14 @@ def inflections(word: str) -> set[str]:
 
 
 @functools.lru_cache(maxsize=65536)
+def _is_word(word: str) -> bool:
+    """Whether simplemma's dictionary knows `word` as English (newer, quieter, arose: no typos)."""
+    import simplemma
+
+    return simplemma.is_known(word, lang="en")
+
+
+@functools.lru_cache(maxsize=65536)
 def _dictionary_lemma(word: str) -> str:
     import simplemma
 
@@ -360,9 +368,10 @@ class Dictionary:
 
     def plain_reading(self, text: str) -> str:
         """`text` as e5 should read it: each slang word or idiom of the casual table in its plain
-        English (big cheese → leader, a filler dropped) and each misspelt word as its correction
-        (remeber → remember); everything else as typed. e5 cuts an unknown spelling into pieces
-        that mean nothing, and knows "leader" far better than "big cheese"."""
+        English (big cheese → leader) and each misspelt word as its correction (remeber →
+        remember); everything else as typed. Only a word neither CC-CEDICT nor simplemma knows is a
+        typo (newer is no "never"), and one typed with a capital is a name (Broncos is no
+        "bronch"); a filler stays: e5 reads "his" and "super" well."""
         plain = casual_paraphrases()
         typed = unicodedata.normalize("NFKC", text)
         tokens = [(m.start(), m.end(), self.spelling(word)) for m in WORD.finditer(typed.lower())
@@ -376,21 +385,20 @@ class Dictionary:
                 found = self._lookup(span)
                 if found is None:
                     continue
-                key = found[0]
-                if key in plain:
-                    reading = plain[key]
-                elif size == 1 and key != span[0] and not self.is_translatable(span[0]):
+                key, start, end = found[0], tokens[position][0], tokens[position + size - 1][1]
+                if plain.get(key) and (size > 1 or key in (span[0], _dictionary_lemma(span[0]))):
+                    reading = plain[key]  # slang, not a word that only looks like it (stated is no "stat")
+                elif size == 1 and key != span[0] and typed[start].islower() and not _is_word(span[0]):
                     reading = key  # a typo, read as its correction
                 else:
                     reading = None
                 if reading is not None:
-                    start, end = tokens[position][0], tokens[position + size - 1][1]
                     pieces.append(typed[done:start] + reading)
                     done = end
                 position += size - 1
                 break
             position += 1
-        return re.sub(r" +(?=[ ,.?!;:])", "", "".join(pieces) + typed[done:]).strip()
+        return "".join(pieces) + typed[done:]
 
     def _separable(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
         """The phrasal verb a verb, an object pronoun and a particle read as (handed it over → hand
