@@ -132,8 +132,8 @@ def regular_forms(word: str) -> list[str]:
     forms = [word]
     if word.endswith("ies") and len(word) > 4:
         forms.append(word[:-3] + "y")
-    if word.endswith("es") and len(word) > 4:
-        forms.append(word[:-2])
+    if word.endswith(("ses", "xes", "zes", "ches", "shes", "oes")) and len(word) > 4:
+        forms.append(word[:-2])  # boxes, watches, heroes; states is no "stat"
     if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
         forms.append(word[:-1])
     for suffix in ("ing", "ed"):
