@@ -236,6 +236,10 @@ def test_slang_reads_as_the_plain_english_it_stands_for(dictionary):
     assert terms(dictionary, "who took mc yesterday")[0] == "请假"  # Singapore: a medical certificate
     assert {"故障", "损坏"} <= set(terms(dictionary, "the fridge is banjaxed"))  # Irish: broken
     assert dictionary.is_framing("bloke") and dictionary.translate("the bloke") == []
+    # And of more varieties still (fourteenth session): Nigerian, Chinese speakers', Scottish, Philippine.
+    assert terms(dictionary, "the oga said so")[0] == "领导" and terms(dictionary, "when they take light") == ["停电"]
+    assert "输液" in terms(dictionary, "patients who hang water")
+    assert terms(dictionary, "the janny") == ["后勤人员"] and terms(dictionary, "brownout on the ward")[0] == "停电"
 
 
 def test_particles_and_greetings_are_no_content_words(searcher):
