@@ -240,6 +240,7 @@ def test_slang_reads_as_the_plain_english_it_stands_for(dictionary):
     assert terms(dictionary, "the oga said so")[0] == "领导" and terms(dictionary, "when they take light") == ["停电"]
     assert "输液" in terms(dictionary, "patients who hang water")
     assert terms(dictionary, "the janny") == ["后勤人员"] and terms(dictionary, "brownout on the ward")[0] == "停电"
+    assert "小便" not in terms(dictionary, "a wee figure will do")  # Scottish and Irish: small
 
 
 def test_particles_and_greetings_are_no_content_words(searcher):
