@@ -199,6 +199,9 @@ def test_curated_terms_choose_the_hospital_sense(dictionary):
     assert "检讨" in terms(dictionary, "radiology admits it's short of staff")
     assert "收治" in terms(dictionary, "how many patients did they admit")
     assert "pos" in terms(dictionary, "can I pay by card")
+    # Ward abbreviations as staff type them: OT is the operating theatre (or overtime), ED the emergency department.
+    assert {"手术室", "加班"} <= set(terms(dictionary, "after the OT use the syringes"))
+    assert "急诊" in terms(dictionary, "how busy was ED")
 
 
 def test_a_curated_entry_the_corpus_cannot_use_leaves_cedicts_translation():
