@@ -47,6 +47,7 @@ TYPO_MIN_LETTERS = 5
 GLOSS_SKIP = re.compile(r"^(surname|variant of|old variant|used in|see |cl:|abbr\. for|japanese|taiwan pr\.|"
                         r"erhua variant|also written|archaic|\(old\)|\(bound form\))", re.IGNORECASE)
 WORD = re.compile(r"[a-z][a-z'-]*")
+SUFFIX = re.compile(r"(?<![\w-])(?:-|\.\.\.)[a-z]")  # a gloss naming an English suffix (-ed, ...ed, -er, -ful)
 #: Possessives and contractions that are not the word: the secretary's talk, the folks' flats, how'd.
 CLITIC = re.compile(r"(?<=[a-z])(?:'s|'d|'ll|'re|'ve|'m)$|(?<=s)'$")
 
@@ -317,7 +318,7 @@ class Dictionary:
 
     @staticmethod
     def _add_gloss(candidates: dict[str, dict[str, float]], chinese: str, gloss: str) -> None:
-        if GLOSS_SKIP.match(gloss):
+        if GLOSS_SKIP.match(gloss) or SUFFIX.search(gloss):  # "to be ...ed" (受到) would make "was ED" passive
             return
         words = [w for w in english_words(re.sub(r"\([^)]*\)", " ", gloss)) if w not in ("to", "a", "an", "the")]
         if not words or len(words) > 4:
