@@ -33,6 +33,7 @@ def test_taiwan_and_hong_kong_hospital_words_are_read_as_the_mainland_ones():
     assert readings("護理長宣導感染管制") == ["护理长宣导感染管制", "护士长宣传院感"]
     assert readings("醫院添購了哪些設備")[1] == "医院购置了哪些设备"
     assert readings("吊鹽水") == ["吊盐水", "输液"] and readings("飯堂的伙食")[1] == "食堂的伙食"  # Hong Kong
+    assert readings("計算機的紀錄")[1] == "电脑的记录" and readings("出糧")[1] == "工资"
 
 
 def test_written_cantonese_is_read_in_mandarin_words():
