@@ -47,6 +47,7 @@ TYPO_MIN_LETTERS = 5
 GLOSS_SKIP = re.compile(r"^(surname|variant of|old variant|used in|see |cl:|abbr\. for|japanese|taiwan pr\.|"
                         r"erhua variant|also written|archaic|\(old\)|\(bound form\))", re.IGNORECASE)
 WORD = re.compile(r"[a-z][a-z'-]*")
+WORD_ANY_CASE = re.compile(r"[a-zA-Z][a-zA-Z'-]*")  # positions in the text as typed (lower() may change its length)
 SUFFIX = re.compile(r"(?<![\w-])(?:-|\.\.\.)[a-z]")  # a gloss naming an English suffix (-ed, ...ed, -er, -ful)
 #: Possessives and contractions that are not the word: the secretary's talk, the folks' flats, how'd.
 CLITIC = re.compile(r"(?<=[a-z])(?:'s|'d|'ll|'re|'ve|'m)$|(?<=s)'$")
@@ -375,8 +376,8 @@ class Dictionary:
         "bronch"); a filler stays: e5 reads "his" and "super" well."""
         plain = casual_paraphrases()
         typed = unicodedata.normalize("NFKC", text)
-        tokens = [(m.start(), m.end(), self.spelling(word)) for m in WORD.finditer(typed.lower())
-                  if (word := CLITIC.sub("", m.group()).strip("'-"))]
+        tokens = [(m.start(), m.end(), self.spelling(word)) for m in WORD_ANY_CASE.finditer(typed)
+                  if (word := CLITIC.sub("", m.group().lower()).strip("'-"))]
         pieces, done, position = [], 0, 0
         while position < len(tokens):
             for size in range(min(MAX_PHRASE, len(tokens) - position), 0, -1):

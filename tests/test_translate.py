@@ -273,6 +273,8 @@ def test_e5_reads_slang_in_plain_english_and_typos_corrected(dictionary):
     # What only looks like a typo or like slang stays as typed: a name, a real word, an inflection.
     for text in ("Who lost to the Broncos?", "the newer theory", "What body has stated that", "what work did he do"):
         assert dictionary.plain_reading(text) == text
+    # Positions are those of the text as typed, whatever lower-casing does to its length (İ is two code points lower).
+    assert dictionary.plain_reading("İstanbul: so I remeber the big cheese") == "İstanbul: so I remember the leader"
     assert dictionary.plain_reading("how did hospitals handle 院务公开?") == "how did hospitals handle 院务公开?"
 
 
