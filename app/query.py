@@ -282,7 +282,7 @@ def analyse(text: str, index: LexicalIndex, dictionary: Dictionary, translation_
     units += [(word,) for word in dict.fromkeys(latin)]
     units += [chinese for _, chinese in glosses]
     translated = {word for english, _ in spans for word in english.split()} | set(latin)
-    translated |= dictionary.framed(dictionary.words(text_read))  # "how long" names nothing
+    translated |= dictionary.framed(text_read)  # "how long" names nothing
     units += [() for word in dictionary.words(text_read)
               if not dictionary.is_stop(word) and word not in translated and not dictionary.is_framing(word)
               and (dictionary.is_translatable(word) or word in acronyms)

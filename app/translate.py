@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import DATA
 from .lexical import STOP_WORDS
@@ -209,6 +210,17 @@ def _slip(typed: str, meant: str) -> int | None:
     return 0 if len(typed) < len(meant) else 1
 
 
+class Span(NamedTuple):
+    """A table key some words of a question read as (`Dictionary.spans`)."""
+
+    first: int  # the first and last of the question's words it covers
+    last: int
+    words: tuple[str, ...]  # those words as read (a hyphenated word's part, when it was split)
+    key: str
+    terms: list[tuple[str, float]]  # empty for a framing or filler entry, which consumes its words
+    whole: bool  # whether it covers whole words as typed, not parts of a hyphenated one
+
+
 class Dictionary:
     """English word or phrase → Chinese corpus terms with weights in (0, 1]."""
 
@@ -223,7 +235,6 @@ class Dictionary:
         # deletion variant -> (a table word or its inflection, the table word), for typos
         self._neighbours: dict[str, set[tuple[str, str]]] | None = None
         self._phrases: dict[tuple[str, ...], str] | None = None  # each word's form -> phrase key
-        self._phrases_framing: tuple[str, ...] | None = None
 
     def is_translatable(self, word: str) -> bool:
         """Whether CC-CEDICT knows the word at all (a name such as "Kuechly" it does not)."""
@@ -238,16 +249,10 @@ class Dictionary:
         """Whether the word only frames the question (back, around, called): no content word."""
         return any(form in self.framing for form in self.forms(word))
 
-    def framed(self, words: list[str]) -> set[str]:
-        """The words of `words` that a framing phrase holds ("how long", "any idea", "quick
+    def framed(self, text: str) -> set[str]:
+        """The words of `text` that a framing entry consumes ("how long", "any idea", "quick
         question"): they shape the question and name nothing, as a framing word does."""
-        text = f" {' '.join(words)} "
-        return {word for key in self._framing_phrases() if f" {key} " in text for word in key.split()}
-
-    def _framing_phrases(self) -> tuple[str, ...]:
-        if self._phrases_framing is None:
-            self._phrases_framing = tuple(key for key in self.framing if " " in key)
-        return self._phrases_framing
+        return {word for span in self.spans(self.words(text)) if span.key in self.framing for word in span.words}
 
     def words(self, text: str) -> list[str]:
         """`english_words(text)`, a British spelling read as the American one the table holds
@@ -341,32 +346,43 @@ class Dictionary:
     def translate_spans(self, text: str, per_word: int = 3) -> list[tuple[str, list[tuple[str, float]]]]:
         """Each translated English word or phrase of `text` (as read: a corrected typo shows
         its correction) with its Chinese terms, in question order."""
-        words = self.words(text)
-        spans = []
+        return [(span.key, span.terms[:per_word]) for span in self.spans(self.words(text))
+                if span.terms or span.key in self.absent]  # a thing the documents never name stays a content word
+
+    def spans(self, words: list[str]) -> Iterator[Span]:
+        """The table keys a question's words read as, in order: phrases before words (up to three),
+        a verb holding its object and a particle as the phrasal verb ("handed it over" is "hand
+        over"), a hyphenated compound the table lacks as its parts (year-end). An empty entry
+        consumes its phrase too: "how much" is not 这么."""
+        read = [(word, index, True) for index, word in enumerate(words)]  # (word, typed word, whole)
         position = 0
-        while position < len(words):
-            separable = self._separable(words[position : position + 3])
-            if separable is not None:  # "handed it over" is "hand over", "sort them out" "sort out"
-                spans.append((separable[0], separable[1][:per_word]))
-                position += 3
-                continue
-            for size in range(min(MAX_PHRASE, len(words) - position), 0, -1):
-                span = words[position : position + size]
-                if size == 1 and self.is_stop(span[0]):
-                    continue
-                found = self._lookup(span)
-                if found is not None:  # an empty entry consumes its phrase: "how much" is not 这么
-                    key, terms = found
-                    if terms or key in self.absent:  # a thing the documents never name stays a content word
-                        spans.append((key, terms[:per_word]))
-                    position += size - 1
-                    break
+        while position < len(read):
+            found = self._key_at([word for word, _, _ in read[position : position + MAX_PHRASE]])
+            if found is not None:
+                size, (key, terms) = found
+                covered = read[position : position + size]
+                yield Span(covered[0][1], covered[-1][1], tuple(word for word, _, _ in covered), key, terms,
+                           all(whole for _, _, whole in covered))
+                position += size
+            elif "-" in read[position][0]:  # a compound the dictionary lacks reads as its words: year-end
+                word, index, _ = read[position]
+                read[position : position + 1] = [(part, index, False) for part in word.split("-") if part]
             else:
-                if "-" in words[position]:  # a compound the dictionary lacks reads as its words: year-end
-                    words[position : position + 1] = [part for part in words[position].split("-") if part]
-                    continue
-            position += 1
-        return spans
+                position += 1
+
+    def _key_at(self, words: list[str]) -> tuple[int, tuple[str, list[tuple[str, float]]]] | None:
+        """The longest table entry `words` begin with (a stop word alone is none), and how many of
+        them it covers; a verb, its object and a particle first."""
+        separable = self._separable(words)
+        if separable is not None:
+            return 3, separable
+        for size in range(len(words), 0, -1):
+            if size == 1 and self.is_stop(words[0]):
+                continue
+            found = self._lookup(words[:size])
+            if found is not None:
+                return size, found
+        return None
 
     def plain_reading(self, text: str) -> str:
         """`text` as e5 should read it: each slang word or idiom of the casual table in its plain
@@ -378,28 +394,19 @@ class Dictionary:
         typed = unicodedata.normalize("NFKC", text)
         tokens = [(m.start(), m.end(), self.spelling(word)) for m in WORD_ANY_CASE.finditer(typed)
                   if (word := CLITIC.sub("", m.group().lower()).strip("'-"))]
-        pieces, done, position = [], 0, 0
-        while position < len(tokens):
-            for size in range(min(MAX_PHRASE, len(tokens) - position), 0, -1):
-                span = [word for _, _, word in tokens[position : position + size]]
-                if size == 1 and self.is_stop(span[0]):
-                    continue
-                found = self._lookup(span)
-                if found is None:
-                    continue
-                key, start, end = found[0], tokens[position][0], tokens[position + size - 1][1]
-                if plain.get(key) and (size > 1 or key in (span[0], _dictionary_lemma(span[0]))):
-                    reading = plain[key]  # slang, not a word that only looks like it (stated is no "stat")
-                elif size == 1 and key != span[0] and typed[start].islower() and not _is_word(span[0]):
-                    reading = key  # a typo, read as its correction
-                else:
-                    reading = None
-                if reading is not None:
-                    pieces.append(typed[done:start] + reading)
-                    done = end
-                position += size - 1
-                break
-            position += 1
+        pieces, done = [], 0
+        for span in self.spans([word for _, _, word in tokens]):
+            start, end, first = tokens[span.first][0], tokens[span.last][1], span.words[0]
+            if not span.whole:
+                continue
+            if plain.get(span.key) and (len(span.words) > 1 or span.key in (first, _dictionary_lemma(first))):
+                reading = plain[span.key]  # slang, not a word that only looks like it (stated is no "stat")
+            elif len(span.words) == 1 and span.key != first and typed[start].islower() and not _is_word(first):
+                reading = span.key  # a typo, read as its correction
+            else:
+                continue
+            pieces.append(typed[done:start] + reading)
+            done = end
         return "".join(pieces) + typed[done:]
 
     def _separable(self, span: list[str]) -> tuple[str, list[tuple[str, float]]] | None:
